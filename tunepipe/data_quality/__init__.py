@@ -1,0 +1,1 @@
+"""Spark data stages: ingest and validate, clean and deduplicate, split."""

@@ -1,0 +1,63 @@
+"""Content digests that bind the chain: dataset -> approval -> split -> training run -> model.
+
+A dataset's digest depends only on its rows' content (prompt, context, response), not on row
+order, partitioning or file names. Spark and pandas compute the same value, so a training step
+that reads the split files can prove it trains on exactly the approved rows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Iterable
+
+CONTENT_COLUMNS = ("prompt", "context", "response")
+_SEP = "\u241f"
+_NULL = "\u2400"
+
+
+def row_hash(prompt: str | None, context: str | None, response: str | None) -> str:
+    parts = [prompt or "", _NULL if context is None else context, response or ""]
+    return hashlib.sha256(_SEP.join(parts).encode("utf-8")).hexdigest()
+
+
+def combine(hashes: Iterable[str]) -> str:
+    """Digest of a multiset of row hashes, which must arrive sorted."""
+    h = hashlib.sha256()
+    for value in hashes:
+        h.update(value.encode("ascii"))
+        h.update(b"\n")
+    return h.hexdigest()
+
+
+def row_hash_column():
+    """The Spark column equal to `row_hash` for each row."""
+    from pyspark.sql import functions as F
+
+    return F.sha2(
+        F.concat_ws(
+            _SEP,
+            F.coalesce(F.col("prompt"), F.lit("")),
+            F.coalesce(F.col("context"), F.lit(_NULL)),
+            F.coalesce(F.col("response"), F.lit("")),
+        ),
+        256,
+    )
+
+
+def spark_digest(df) -> str:
+    """Digest of a Spark DataFrame, streamed to the driver one sorted partition at a time."""
+    hashes = df.select(row_hash_column().alias("h")).orderBy("h")
+    return combine(row.h for row in hashes.toLocalIterator())
+
+
+def pandas_digest(*frames) -> str:
+    """Digest of the union of pandas DataFrames with the content columns."""
+    hashes = []
+    for frame in frames:
+        cols = [frame[c] if c in frame else [None] * len(frame) for c in CONTENT_COLUMNS]
+        hashes.extend(row_hash(p, None if _isnull(c) else c, r) for p, c, r in zip(*cols))
+    return combine(sorted(hashes))
+
+
+def _isnull(value) -> bool:
+    return value is None or (isinstance(value, float) and value != value)

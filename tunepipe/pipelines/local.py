@@ -1,0 +1,135 @@
+"""Run the pipeline on this machine with the kfp local runner, then read the run's results from MLflow.
+
+The same `@dsl.pipeline` that compiles for Kubeflow runs here through `SubprocessRunner(use_venv=False)`:
+each step is a subprocess of this interpreter. Data steps are cached between runs (keyed on the
+config and a fingerprint of the input files), so a rerun on unchanged data skips them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tunepipe.components.runtime import ERROR_FILE_ENV
+from tunepipe.config import Config
+from tunepipe.errors import TunepipeError
+from tunepipe.pipelines.compile import pipeline_arguments
+from tunepipe.tracking import setup_mlflow, start_pipeline_run
+
+
+@dataclass
+class LocalRun:
+    parent_run_id: str
+    seconds: float
+    stages: dict = field(default_factory=dict)
+    pipeline_root: str = ""
+    tracking_uri: str = ""
+
+
+def data_fingerprint(paths: list[str]) -> str:
+    """Cheap change detector for local inputs (path, size, mtime): a changed file misses the cache."""
+    h = hashlib.sha256()
+    for raw in sorted(paths):
+        p = Path(raw)
+        files = sorted(f for f in p.rglob("*") if f.is_file()) if p.is_dir() else [p]
+        for f in files:
+            st = f.stat() if f.exists() else None
+            h.update(f"{f}|{st.st_size if st else -1}|{st.st_mtime_ns if st else -1}\n".encode())
+    return h.hexdigest()[:16]
+
+
+def git_commit() -> str:
+    try:
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True,
+                             cwd=Path(__file__).resolve().parent).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True,
+                               text=True, cwd=Path(__file__).resolve().parent).stdout.strip()
+        return sha + ("-dirty" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def preflight(cfg: Config) -> None:
+    """Fail before any step starts on what can be checked up front."""
+    for p in cfg.data.paths:
+        if "://" not in p and not Path(p).exists():
+            raise TunepipeError(f"data file {p} does not exist (check data.paths in the config)")
+    setup_mlflow(cfg)
+
+
+def _quiet_kfp_logs() -> None:
+    class _NoImageWarning(logging.Filter):
+        def filter(self, record: logging.LogRecord) -> bool:
+            return "non-Python base image" not in record.getMessage()
+
+    for handler in logging.getLogger().handlers + logging.getLogger("kfp").handlers:
+        handler.addFilter(_NoImageWarning())
+    logging.getLogger().addFilter(_NoImageWarning())
+
+
+def _stage_error(error_file: Path, err: Exception) -> TunepipeError:
+    if error_file.is_file() and error_file.stat().st_size:
+        info = json.loads(error_file.read_text())
+        return TunepipeError(f"stage '{info['stage']}' failed: {info['message']}")
+    return TunepipeError(f"the local pipeline failed: {err} (the step's log is above)")
+
+
+def run_local(cfg: Config, cache: bool = True, pipeline_job: str | None = None) -> LocalRun:
+    from kfp import local
+
+    from tunepipe.pipelines.pipeline import build_pipeline
+
+    preflight(cfg)
+    data_dir = Path(cfg.project.data_dir)
+    root = data_dir / "pipeline_root"
+    job = pipeline_job or time.strftime("tunepipe-%Y%m%d-%H%M%S")
+    parent = start_pipeline_run(cfg, job, params={"cache": cache})
+    local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(root),
+               enable_caching=cache, cache_root=str(data_dir / "kfp_cache"))
+    _quiet_kfp_logs()
+    args = {**pipeline_arguments(cfg), "data_fingerprint": data_fingerprint(cfg.data.paths),
+            "mlflow_parent_run_id": parent, "git_commit": git_commit()}
+    with tempfile.TemporaryDirectory() as tmp:
+        error_file = Path(tmp) / "error.json"
+        os.environ[ERROR_FILE_ENV] = str(error_file)
+        start = time.perf_counter()
+        try:
+            build_pipeline(cfg)(**args)
+        except Exception as err:  # noqa: BLE001 - the kfp runner raises RuntimeError/ValueError
+            _end_run(parent, "FAILED")
+            raise _stage_error(error_file, err) from None
+        finally:
+            os.environ.pop(ERROR_FILE_ENV, None)
+    _end_run(parent, "FINISHED")
+    return LocalRun(parent, time.perf_counter() - start, stage_summaries(parent), str(root),
+                    setup_mlflow(cfg))
+
+
+def _end_run(run_id: str, status: str) -> None:
+    from mlflow.tracking import MlflowClient
+
+    MlflowClient().set_terminated(run_id, status)
+
+
+def stage_summaries(parent_run_id: str) -> dict[str, dict]:
+    """Each child stage run's summary.json, keyed by stage name."""
+    import mlflow
+
+    parent = mlflow.get_run(parent_run_id)
+    runs = mlflow.search_runs(experiment_ids=[parent.info.experiment_id], output_format="list",
+                              filter_string=f"tags.mlflow.parentRunId = '{parent_run_id}'")
+    out = {}
+    for run in runs:
+        stage = run.data.tags.get("tunepipe.stage", run.info.run_name)
+        try:
+            out[stage] = mlflow.artifacts.load_dict(f"{run.info.artifact_uri}/summary.json")
+        except Exception:  # noqa: BLE001 - a stage that failed before writing its summary
+            out[stage] = {}
+    return out

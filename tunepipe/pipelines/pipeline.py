@@ -1,0 +1,103 @@
+"""The tunepipe pipeline: the DAG of stages, and nothing else.
+
+`build_pipeline(cfg)` returns the `@dsl.pipeline` function; the local runner and the compiler use the
+very same one. Only cluster placement (GPU node pool, resources) comes from config at build time;
+everything a run may change is a pipeline parameter.
+"""
+
+
+from kfp import dsl, kubernetes
+
+from tunepipe.components.data import clean_op, ingest_op, split_op
+from tunepipe.components.evaluation import eval_gate_op, evaluate_op
+from tunepipe.components.rai import approval_gate_op, pii_op, review_op
+from tunepipe.components.registry import register_op, serve_smoke_op
+from tunepipe.components.setup import setup_op
+from tunepipe.components.training import finetune_op
+from tunepipe.config import ClusterConfig, Config, GpuPoolConfig
+
+PIPELINE_NAME = "tunepipe"
+
+
+def _on_gpu_pool(task: dsl.PipelineTask, pool: GpuPoolConfig) -> None:
+    task.set_accelerator_type(pool.accelerator_type).set_accelerator_limit(pool.count)
+    task.set_cpu_limit(pool.cpu).set_memory_limit(pool.memory)
+    for key, value in pool.node_selector.items():
+        kubernetes.add_node_selector(task, label_key=key, label_value=value)
+    for tol in pool.tolerations:
+        kubernetes.add_toleration(task, key=tol.key, operator=tol.operator, value=tol.value, effect=tol.effect)
+    kubernetes.empty_dir_mount(task, volume_name="dshm", mount_path="/dev/shm", medium="Memory",
+                               size_limit=pool.shm_size)
+
+
+def _on_cpu(task: dsl.PipelineTask, cluster: ClusterConfig) -> dsl.PipelineTask:
+    return task.set_cpu_limit(cluster.step_cpu).set_memory_limit(cluster.step_memory)
+
+
+def _uncached(task: dsl.PipelineTask, cluster: ClusterConfig) -> dsl.PipelineTask:
+    return _on_cpu(task, cluster).set_caching_options(False)
+
+
+def build_pipeline(cfg: Config):
+    cluster = cfg.cluster
+
+    @dsl.pipeline(
+        name=PIPELINE_NAME,
+        description="Raw domain data to a reviewed, fine-tuned, evaluated, registered and served LLM.",
+    )
+    def tunepipe_pipeline(
+        config_json: str,
+        data_paths: str,
+        base_model: str,
+        max_steps: int,
+        learning_rate: float,
+        lora_rank: int,
+        eval_max_samples: int,
+        min_rouge_l_gain: float,
+        registered_model_name: str,
+        approval_mode: str,
+        data_fingerprint: str = "",
+        mlflow_parent_run_id: str = "",
+        git_commit: str = "",
+    ):
+        setup = _uncached(setup_op(
+            config_json=config_json, mlflow_parent_run_id=mlflow_parent_run_id,
+            pipeline_job=dsl.PIPELINE_JOB_NAME_PLACEHOLDER, data_paths=data_paths, base_model=base_model,
+            max_steps=max_steps, learning_rate=learning_rate, lora_rank=lora_rank,
+            eval_max_samples=eval_max_samples, min_rouge_l_gain=min_rouge_l_gain,
+            registered_model_name=registered_model_name, approval_mode=approval_mode,
+        ), cluster)
+        config, parent = setup.outputs["config"], setup.outputs["parent_run_id"]
+
+        ingest = _on_cpu(ingest_op(config=config, data_fingerprint=data_fingerprint), cluster)
+        clean = _on_cpu(clean_op(config=config, records=ingest.outputs["records"]), cluster)
+        pii = _on_cpu(pii_op(config=config, cleaned=clean.outputs["cleaned"]), cluster)
+        review = _uncached(review_op(
+            config=config, parent_run_id=parent, ingest_summary=ingest.outputs["Output"],
+            clean_summary=clean.outputs["Output"], pii_summary=pii.outputs["Output"],
+            redacted=pii.outputs["redacted"],
+        ), cluster)
+        digest = review.outputs["digest"]
+        approval = _uncached(approval_gate_op(config=config, parent_run_id=parent, digest=digest), cluster)
+
+        split = _on_cpu(split_op(config=config, approved_digest=digest, dataset=pii.outputs["redacted"]), cluster)
+        split.after(approval)
+        train = finetune_op(config=config, approved_digest=digest, train=split.outputs["train"],
+                            validation=split.outputs["validation"])
+        _on_gpu_pool(train, cluster.training)
+
+        evaluation = _uncached(evaluate_op(
+            config=config, parent_run_id=parent, model=train.outputs["model"], test=split.outputs["test"],
+        ), cluster)
+        gate = _uncached(eval_gate_op(config=config, parent_run_id=parent, eval_summary=evaluation.outputs["Output"]),
+                         cluster)
+        with dsl.If(gate.outputs["passed"] == True, name="candidate-passed-eval-gate"):  # noqa: E712
+            register = _uncached(register_op(
+                config=config, parent_run_id=parent, approval=approval.outputs["Output"],
+                train_summary=train.outputs["Output"], eval_summary=evaluation.outputs["Output"],
+                git_commit=git_commit, model=train.outputs["model"],
+            ), cluster)
+            _uncached(serve_smoke_op(config=config, parent_run_id=parent,
+                                     model_uri=register.outputs["model_uri"]), cluster)
+
+    return tunepipe_pipeline

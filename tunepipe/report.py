@@ -1,0 +1,57 @@
+"""The end-of-run summary a user reads in the terminal after `tunepipe run`."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from tunepipe.config import Config
+
+
+def _fmt(value) -> str:
+    return f"{value:.4f}" if isinstance(value, float) else str(value)
+
+
+def _metrics_table(evaluation: dict) -> Table:
+    table = Table("metric (held-out test)", "base", "fine-tuned", title="Evaluation")
+    base, cand = evaluation.get("base", {}), evaluation.get("candidate", {})
+    for name in sorted(set(base) | set(cand)):
+        table.add_row(name, _fmt(base.get(name, "")), _fmt(cand.get(name, "")))
+    return table
+
+
+def print_run_summary(console: Console, cfg: Config, result) -> None:
+    s = result.stages
+    review = s.get("review", {})
+    up = review.get("upstream", {})
+    ingest, clean, pii = up.get("ingest", {}), up.get("clean", {}), up.get("pii", {})
+    gate, approval = s.get("eval_gate", {}), s.get("approval_gate", {})
+    reg, smoke = s.get("register", {}), s.get("serve_smoke", {})
+
+    console.rule("[bold]Summary")
+    console.print(f"dataset digest   {review.get('digest', '?')}")
+    console.print(f"rows             input {ingest.get('input_rows', '?')}, quarantined "
+                  f"{ingest.get('quarantined', '?')}, filtered {sum(clean.get('filtered', {}).values())}, "
+                  f"exact duplicates {clean.get('exact_duplicates', '?')}, kept {clean.get('kept', '?')}, "
+                  f"rows with PII redacted {pii.get('rows_with_pii', '?')}")
+    split = s.get("split") or {}
+    if split:
+        console.print(f"split            train {split.get('train')}, validation {split.get('validation')}, "
+                      f"test {split.get('test')}")
+    console.print(f"approval         {approval.get('status', '?')} by {approval.get('reviewer', '?')}"
+                  f" at {approval.get('time', '?')}")
+    if s.get("evaluate"):
+        console.print(_metrics_table(s["evaluate"]))
+    console.print(f"eval gate        {'passed' if gate.get('passed') else 'FAILED'}"
+                  + (f" ({'; '.join(gate.get('reasons', []))})" if gate.get("reasons") else ""))
+    if reg:
+        console.print(f"registered       {reg['name']} version {reg['version']} alias @{reg['alias']}  "
+                      f"({reg['uri']})")
+    else:
+        console.print("registered       nothing (the candidate did not pass the eval gate)")
+    if smoke:
+        console.print(f"served answer    Q: {smoke.get('question')}\n                 A: {smoke.get('answer')}")
+    console.print(f"artifacts        {result.pipeline_root}")
+    console.print(f"MLflow store     {result.tracking_uri}  (browse: mlflow ui --backend-store-uri "
+                  f"{result.tracking_uri})")
+    console.print(f"pipeline time    {result.seconds:.0f} s")
