@@ -104,6 +104,10 @@ def test_stop_string_cuts_the_output(client):
     )
     assert reply.choices[0].text == text[: text.find(stop)]
     assert reply.choices[0].finish_reason == "stop"
+    streamed = client.completions.create(
+        model=MODEL_NAME, prompt="Invoices are", max_tokens=24, temperature=1.0, seed=seed, stop=stop, stream=True
+    )
+    assert "".join(c.choices[0].text for c in streamed) == reply.choices[0].text
     assert reply.usage.completion_tokens < 24 or text.find(stop) + len(stop) == len(text)
 
 

@@ -10,15 +10,26 @@ from tunepipe.errors import TunepipeError
 from tunepipe.pipelines.compile import compile_pipeline
 
 
+def check_endpoint(host: str, timeout_s: float = 10.0) -> None:
+    """Fail in seconds, not kfp.Client's 25 s of retries, when the endpoint is not a KFP API."""
+    import requests
+
+    url = f"{host.rstrip('/')}/apis/v2beta1/healthz"
+    try:
+        requests.get(url, timeout=timeout_s).raise_for_status()
+    except requests.RequestException as err:
+        raise TunepipeError(
+            f"cannot reach Kubeflow Pipelines at {host} ({type(err).__name__} on {url}). Check --host, "
+            "e.g. http://localhost:8080 after `kubectl -n kubeflow port-forward svc/ml-pipeline-ui 8080:80`."
+        ) from None
+
+
 def submit_run(cfg: Config, host: str, experiment: str, run_name: str | None = None) -> dict:
     """Compile with the config's defaults and create a run; returns the run id and its UI address."""
     import kfp
 
-    try:
-        client = kfp.Client(host=host)
-    except Exception as err:  # noqa: BLE001 - kfp raises many kinds on an unreachable host
-        raise TunepipeError(f"cannot reach Kubeflow Pipelines at {host}: {err}. Check --host "
-                            "(e.g. http://localhost:8080 after `kubectl port-forward`).") from None
+    check_endpoint(host)
+    client = kfp.Client(host=host)
     with tempfile.TemporaryDirectory() as tmp:
         package = compile_pipeline(cfg, Path(tmp) / "pipeline.yaml")
         result = client.create_run_from_pipeline_package(
