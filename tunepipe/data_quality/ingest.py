@@ -27,6 +27,9 @@ from __future__ import annotations
 from functools import reduce
 from pathlib import Path
 
+from pyspark.sql import Window
+from pyspark.sql import functions as F
+
 from tunepipe import artifacts
 from tunepipe.config import Config
 from tunepipe.data_quality.common import log_metrics
@@ -63,22 +66,16 @@ def ingest(cfg: Config, out_dir: str, quarantine_dir: str) -> dict:
                 f"empty dataset: no records in {', '.join(cfg.data.paths)} "
                 f"({summary['blank_lines']} blank lines). Point data.paths at files with JSON Lines records."
             )
-        rows.filter(F().col("reason").isNotNull() & (F().col("reason") != BLANK)).select(
+        rows.filter(F.col("reason").isNotNull() & (F.col("reason") != BLANK)).select(
             *QUARANTINE_COLUMNS
         ).write.mode("overwrite").parquet(quarantine_dir)
         artifacts.write_summary(quarantine_dir, summary)
         log_metrics("ingest", _metrics(summary))
         _check(cfg, summary, quarantine_dir)
-        rows.filter(F().col("reason").isNull()).select(*RECORD_COLUMNS).write.mode("overwrite").parquet(out_dir)
+        rows.filter(F.col("reason").isNull()).select(*RECORD_COLUMNS).write.mode("overwrite").parquet(out_dir)
     finally:
         rows.unpersist()
     return artifacts.write_summary(out_dir, summary)
-
-
-def F():
-    from pyspark.sql import functions
-
-    return functions
 
 
 def expand_paths(paths: list[str]) -> list[str]:
@@ -109,7 +106,6 @@ def expand_paths(paths: list[str]) -> list[str]:
 
 def read_lines(spark, files: list[str]):
     """One row per physical line (JSONL) or table row: value, source, source_line."""
-    f = F()
     jsonl = [p for p in files if not p.lower().endswith(TABLE_SUFFIXES)]
     frames = [spark.read.text(jsonl).select("value", *_position_columns())] if jsonl else []
     for path in files:
@@ -118,22 +114,20 @@ def read_lines(spark, files: list[str]):
         elif path.lower().endswith(".csv"):
             frames.append(_table_as_json(spark.read.option("header", True).csv(path)))
     return _number_lines(reduce(lambda a, b: a.unionByName(b), frames)).select(
-        "value", _source_name(f.col("_file")).alias("source"), "source_line"
+        "value", _source_name(F.col("_file")).alias("source"), "source_line"
     )
 
 
 def _position_columns():
-    f = F()
     return [
-        f.col("_metadata.file_path").alias("_file"),
-        f.col("_metadata.file_block_start").alias("_block"),
-        f.monotonically_increasing_id().alias("_mid"),
+        F.col("_metadata.file_path").alias("_file"),
+        F.col("_metadata.file_block_start").alias("_block"),
+        F.monotonically_increasing_id().alias("_mid"),
     ]
 
 
 def _table_as_json(df):
-    f = F()
-    return df.select(f.to_json(f.struct(*[f.col(f"`{c}`") for c in df.columns])).alias("value"), *_position_columns())
+    return df.select(F.to_json(F.struct(*[F.col(f"`{c}`") for c in df.columns])).alias("value"), *_position_columns())
 
 
 def _number_lines(df):
@@ -142,131 +136,122 @@ def _number_lines(df):
     Rows of one file split are read in order by one task, where monotonically_increasing_id
     counts up by one per row; so only a small per-split aggregate is needed, no window.
     """
-    from pyspark.sql import Window
-
-    f = F()
-    splits = df.groupBy("_file", "_block").agg(f.count("*").alias("_n"), f.min("_mid").alias("_first"))
-    before = f.sum("_n").over(Window.partitionBy("_file").orderBy("_block")) - f.col("_n")
+    splits = df.groupBy("_file", "_block").agg(F.count("*").alias("_n"), F.min("_mid").alias("_first"))
+    before = F.sum("_n").over(Window.partitionBy("_file").orderBy("_block")) - F.col("_n")
     splits = splits.select("_file", "_block", "_first", before.alias("_before"))
-    df = df.join(f.broadcast(splits), ["_file", "_block"])
-    return df.withColumn("source_line", f.col("_before") + f.col("_mid") - f.col("_first") + 1)
+    df = df.join(F.broadcast(splits), ["_file", "_block"])
+    return df.withColumn("source_line", F.col("_before") + F.col("_mid") - F.col("_first") + 1)
 
 
 def _source_name(file_path):
     """`file:/a/b%20c.jsonl` -> `/a/b c.jsonl`; other URIs keep their scheme."""
-    f = F()
-    decoded = f.url_decode(f.regexp_replace(file_path, r"\+", "%2B"))
-    return f.regexp_replace(decoded, r"^file:(//)?(?=/)", "")
+    decoded = F.url_decode(F.regexp_replace(file_path, r"\+", "%2B"))
+    return F.regexp_replace(decoded, r"^file:(//)?(?=/)", "")
 
 
 def _type(field: str, v="v"):
-    f = F()
-    return f.schema_of_variant(f.variant_get(v, f"$.{field}", "variant"))
+    return F.schema_of_variant(F.variant_get(v, f"$.{field}", "variant"))
 
 
 def _text(field: str):
-    return F().try_variant_get("v", f"$.{field}", "string")
+    return F.try_variant_get("v", f"$.{field}", "string")
 
 
 def _pick(kind_col, choices: dict):
-    f = F()
     return reduce(lambda acc, k: acc.when(kind_col == k, choices[k]), list(choices)[1:],
-                  f.when(kind_col == list(choices)[0], choices[list(choices)[0]]))
+                  F.when(kind_col == list(choices)[0], choices[list(choices)[0]]))
 
 
 def classify(lines):
     """Add reason/detail (null for valid rows) and the internal record columns."""
-    f = F()
     t = {name: _type(name) for name in FIELDS}
-    df = lines.withColumn("v", f.try_parse_json("value")).select(
-        "*", f.schema_of_variant("v").alias("_top"), *[c.alias(f"_t_{n}") for n, c in t.items()]
+    df = lines.withColumn("v", F.try_parse_json("value")).select(
+        "*", F.schema_of_variant("v").alias("_top"), *[c.alias(f"_t_{n}") for n, c in t.items()]
     )
-    t = {n: f.col(f"_t_{n}") for n in FIELDS}
+    t = {n: F.col(f"_t_{n}") for n in FIELDS}
     present = lambda *names: reduce(lambda a, b: a | b, [t[n].isNotNull() for n in names])  # noqa: E731
     kind = (
-        f.when(present("messages"), "chat").when(present("question", "answer", "contexts"), "rag")
+        F.when(present("messages"), "chat").when(present("question", "answer", "contexts"), "rag")
         .when(present("input", "output"), "nemo").when(present("prompt", "completion"), "pc")
     )
     df = df.withColumn("_kind", kind)
     df = _with_content(df)
     reason, detail = _validation(df, t)
     df = df.withColumn("reason", reason).withColumn("detail", detail)
-    shape = _pick(f.col("_kind"), {k: f.lit(v[0]) for k, v in KINDS.items()})
-    record_id = f.substring(f.sha2(f.concat_ws(":", "source", f.col("source_line").cast("string")), 256), 1, 16)
+    shape = _pick(F.col("_kind"), {k: F.lit(v[0]) for k, v in KINDS.items()})
+    record_id = F.substring(F.sha2(F.concat_ws(":", "source", F.col("source_line").cast("string")), 256), 1, 16)
     return df.select(
         record_id.alias("record_id"), "source", "source_line", shape.alias("shape"),
-        "prompt", "context", "response", "reason", "detail", f.substring("value", 1, RAW_CHARS).alias("raw"),
+        "prompt", "context", "response", "reason", "detail", F.substring("value", 1, RAW_CHARS).alias("raw"),
     )
 
 
 def _with_content(df):
     """prompt / context / response for each kind, plus the chat checks' inputs."""
-    f = F()
-    kind = f.col("_kind")
-    msgs_v = f.try_variant_get("v", "$.messages", "array<variant>")
-    msgs = f.try_variant_get("v", "$.messages", "array<struct<role:string,content:string>>")
-    bad_msg = f.exists(msgs_v, lambda m: (f.coalesce(_type("role", m), f.lit("")) != "STRING")
-                       | (f.coalesce(_type("content", m), f.lit("")) != "STRING"))
-    roles = f.array_join(f.transform(msgs, lambda m: f.lower(m["role"])), ",")
-    contexts = f.when(f.col("_t_contexts") == "STRING", f.array(_text("contexts"))).otherwise(
-        f.try_variant_get("v", "$.contexts", "array<string>"))
-    passages = f.filter(contexts, lambda c: f.trim(c) != "")
-    context = f.when(f.size(passages) > 0, f.array_join(passages, "\n\n"))
+    kind = F.col("_kind")
+    msgs_v = F.try_variant_get("v", "$.messages", "array<variant>")
+    msgs = F.try_variant_get("v", "$.messages", "array<struct<role:string,content:string>>")
+    bad_msg = F.exists(msgs_v, lambda m: (F.coalesce(_type("role", m), F.lit("")) != "STRING")
+                       | (F.coalesce(_type("content", m), F.lit("")) != "STRING"))
+    roles = F.array_join(F.transform(msgs, lambda m: F.lower(m["role"])), ",")
+    contexts = F.when(F.col("_t_contexts") == "STRING", F.array(_text("contexts"))).otherwise(
+        F.try_variant_get("v", "$.contexts", "array<string>"))
+    passages = F.filter(contexts, lambda c: F.trim(c) != "")
+    context = F.when(F.size(passages) > 0, F.array_join(passages, "\n\n"))
     prompt = _pick(kind, {"nemo": _text("input"), "pc": _text("prompt"), "rag": _text("question"),
-                          "chat": f.element_at(msgs, -2)["content"]})
+                          "chat": F.try_element_at(msgs, F.lit(-2))["content"]})
     response = _pick(kind, {"nemo": _text("output"), "pc": _text("completion"), "rag": _text("answer"),
-                            "chat": f.element_at(msgs, -1)["content"]})
+                            "chat": F.try_element_at(msgs, F.lit(-1))["content"]})
     return df.select(
         "*", prompt.alias("prompt"), response.alias("response"),
-        f.when(kind == "rag", context).alias("context"),
-        f.when(kind == "rag", f.coalesce(f.size(passages), f.lit(0))).alias("_n_passages"),
+        F.when(kind == "rag", context).alias("context"),
+        F.when(kind == "rag", F.coalesce(F.size(passages), F.lit(0))).alias("_n_passages"),
         bad_msg.alias("_bad_msg"), roles.alias("_roles"),
     )
 
 
 def _validation(df, t: dict):
     """The first failing check names the reason; the order is from coarse to fine."""
-    f = F()
-    kind = f.col("_kind")
-    p_field = _pick(kind, {k: f.lit(v[1]) for k, v in KINDS.items()})
-    r_field = _pick(kind, {k: f.lit(v[2]) for k, v in KINDS.items()})
+    kind = F.col("_kind")
+    p_field = _pick(kind, {k: F.lit(v[1]) for k, v in KINDS.items()})
+    r_field = _pick(kind, {k: F.lit(v[2]) for k, v in KINDS.items()})
     p_type = _pick(kind, {"nemo": t["input"], "pc": t["prompt"], "rag": t["question"], "chat": t["messages"]})
     r_type = _pick(kind, {"nemo": t["output"], "pc": t["completion"], "rag": t["answer"], "chat": t["messages"]})
     missing = lambda c: c.isNull() | (c == "VOID")  # noqa: E731
     ctx_ok = t["contexts"].isin("STRING", "ARRAY<STRING>", "ARRAY<VOID>")
     checks = [
-        (f.trim(f.col("value")) == "", BLANK, f.lit("blank line")),
-        (f.length("value") > MAX_LINE_CHARS, "too_long",
-         f.format_string("line has %d characters (limit %d)", f.length("value"), f.lit(MAX_LINE_CHARS))),
-        (~f.is_valid_utf8("value"), "invalid_utf8", f.lit("line is not valid UTF-8")),
-        (f.col("v").isNull(), "malformed_json", f.lit("not a valid JSON object (truncated, garbage or duplicate keys)")),
-        (~f.col("_top").startswith("OBJECT"), "wrong_type",
-         f.format_string("record is %s, expected a JSON object", f.col("_top"))),
+        (F.trim(F.col("value")) == "", BLANK, F.lit("blank line")),
+        (F.length("value") > MAX_LINE_CHARS, "too_long",
+         F.format_string("line has %d characters (limit %d)", F.length("value"), F.lit(MAX_LINE_CHARS))),
+        (~F.is_valid_utf8("value"), "invalid_utf8", F.lit("line is not valid UTF-8")),
+        (F.col("v").isNull(), "malformed_json", F.lit("not a valid JSON object (truncated, garbage or duplicate keys)")),
+        (~F.col("_top").startswith("OBJECT"), "wrong_type",
+         F.format_string("record is %s, expected a JSON object", F.col("_top"))),
         (kind.isNull(), "unknown_shape",
-         f.format_string("keys %s match no shape (input/output, prompt/completion, messages, "
-                         "question/contexts/answer)", f.col("_top"))),
-        (missing(p_type), "missing_field", f.format_string("missing field '%s'", p_field)),
-        (missing(r_type), "missing_field", f.format_string("missing field '%s'", r_field)),
-        ((kind == "rag") & missing(t["contexts"]), "missing_field", f.lit("missing field 'contexts'")),
+         F.format_string("keys %s match no shape (input/output, prompt/completion, messages, "
+                         "question/contexts/answer)", F.col("_top"))),
+        (missing(p_type), "missing_field", F.format_string("missing field '%s'", p_field)),
+        (missing(r_type), "missing_field", F.format_string("missing field '%s'", r_field)),
+        ((kind == "rag") & missing(t["contexts"]), "missing_field", F.lit("missing field 'contexts'")),
         ((kind == "chat") & ~t["messages"].startswith("ARRAY"), "wrong_type",
-         f.format_string("'messages' is %s, expected a list", t["messages"])),
-        ((kind == "chat") & f.col("_bad_msg"), "wrong_type",
-         f.lit("every message needs a string 'role' and a string 'content'")),
+         F.format_string("'messages' is %s, expected a list", t["messages"])),
+        ((kind == "chat") & F.col("_bad_msg"), "wrong_type",
+         F.lit("every message needs a string 'role' and a string 'content'")),
         ((kind != "chat") & (p_type != "STRING"), "wrong_type",
-         f.format_string("field '%s' is %s, expected a string", p_field, p_type)),
+         F.format_string("field '%s' is %s, expected a string", p_field, p_type)),
         ((kind != "chat") & (r_type != "STRING"), "wrong_type",
-         f.format_string("field '%s' is %s, expected a string", r_field, r_type)),
+         F.format_string("field '%s' is %s, expected a string", r_field, r_type)),
         ((kind == "rag") & ~ctx_ok, "wrong_type",
-         f.format_string("field 'contexts' is %s, expected a list of strings", t["contexts"])),
-        ((kind == "chat") & ~f.col("_roles").rlike(CHAT_ROLES), "bad_chat_roles",
-         f.format_string("roles %s: expected optional system, then user/assistant turns ending "
-                         "with assistant", f.col("_roles"))),
-        (f.trim(f.col("prompt")) == "", "empty_text", f.format_string("'%s' is empty", p_field)),
-        (f.trim(f.col("response")) == "", "empty_text", f.format_string("'%s' is empty", r_field)),
-        ((kind == "rag") & (f.col("_n_passages") == 0), "empty_text", f.lit("'contexts' has no non-empty passage")),
+         F.format_string("field 'contexts' is %s, expected a list of strings", t["contexts"])),
+        ((kind == "chat") & ~F.col("_roles").rlike(CHAT_ROLES), "bad_chat_roles",
+         F.format_string("roles %s: expected optional system, then user/assistant turns ending "
+                         "with assistant", F.col("_roles"))),
+        (F.trim(F.col("prompt")) == "", "empty_text", F.format_string("'%s' is empty", p_field)),
+        (F.trim(F.col("response")) == "", "empty_text", F.format_string("'%s' is empty", r_field)),
+        ((kind == "rag") & (F.col("_n_passages") == 0), "empty_text", F.lit("'contexts' has no non-empty passage")),
     ]
-    reason = reduce(lambda acc, c: acc.when(c[0], c[1]), checks[1:], f.when(checks[0][0], checks[0][1]))
-    detail = reduce(lambda acc, c: acc.when(c[0], c[2]), checks[1:], f.when(checks[0][0], checks[0][2]))
+    reason = reduce(lambda acc, c: acc.when(c[0], c[1]), checks[1:], F.when(checks[0][0], checks[0][1]))
+    detail = reduce(lambda acc, c: acc.when(c[0], c[2]), checks[1:], F.when(checks[0][0], checks[0][2]))
     return reason, detail
 
 
