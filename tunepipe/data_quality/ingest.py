@@ -182,7 +182,7 @@ def classify(lines):
     record_id = F.substring(F.sha2(F.concat_ws(":", "source", F.col("source_line").cast("string")), 256), 1, 16)
     return df.select(
         record_id.alias("record_id"), "source", "source_line", shape.alias("shape"),
-        "prompt", "context", "response", "reason", "detail", F.substring("value", 1, RAW_CHARS).alias("raw"),
+        "prompt", "context", "response", "reason", "detail", F.substring(F.make_valid_utf8("value"), 1, RAW_CHARS).alias("raw"),
     )
 
 

@@ -26,6 +26,7 @@ TEXT_COLUMNS = ("prompt", "context", "response")
 ENTITIES_COLUMN = "pii_entities"
 LANGUAGE = "en"
 NLP_BATCH_SIZE = 32
+MIN_ROWS_PER_WORKER = 500
 
 _ENGINES: dict[str, tuple] = {}
 
@@ -144,12 +145,13 @@ def check_settings(cfg: Config) -> None:
 
 
 def _spread(spark, df):
-    """Give every Spark core a Presidio worker when the input has fewer partitions than cores."""
+    """Give each Spark core a Presidio worker when there is enough work to pay for its start."""
     try:
         cores, parts = spark.sparkContext.defaultParallelism, df.rdd.getNumPartitions()
     except Exception:
         return df
-    return df.repartition(cores) if parts < cores else df
+    wanted = min(cores, df.count() // MIN_ROWS_PER_WORKER)
+    return df.repartition(wanted) if parts < wanted else df
 
 
 def redact_df(cfg: Config, df):

@@ -15,7 +15,7 @@ import logging
 import time
 import uuid
 from pathlib import Path
-from typing import AsyncIterator, Callable, Iterator
+from typing import AsyncIterator, Callable
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -180,7 +180,7 @@ def _chat_chunk_factory(rid: str, created: int, model: str) -> Callable[..., dic
             return body | {"choices": [], "usage": usage}
         delta = {} if text is None else {"content": text}
         if not sent_role:
-            delta, sent_role = {"role": "assistant"} | ({"content": text} if text else {"content": ""}), True
+            delta, sent_role = {"role": "assistant", "content": text or ""}, True
         return body | {"choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}]}
 
     return chunk

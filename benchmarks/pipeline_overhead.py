@@ -1,0 +1,94 @@
+"""Orchestration overhead: the kfp local pipeline vs the same stage functions called in one process.
+
+    .venv/bin/python benchmarks/pipeline_overhead.py [--n 240] [--out docs/benchmarks/pipeline_overhead.json]
+
+Both sides run on the tiny model, the same generated data, and fresh project dirs (no cache).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+REPO = Path(__file__).resolve().parents[1]
+
+
+def make_config(root: Path, n: int):
+    from tunepipe.config import load_config
+    from tunepipe.training.tiny import build_tiny_model
+
+    data = root / "data.jsonl"
+    subprocess.run([sys.executable, str(REPO / "examples/generate_data.py"), "--seed", "3", "--n", str(n),
+                    "--out", str(data)], check=True, capture_output=True)
+    model = build_tiny_model(str(root / "tiny"))
+    return load_config(REPO / "examples/demo.yaml", [
+        f"project.data_dir={root / '.tunepipe'}", f"data.paths=[{data}]", f"model.base={model}",
+        "model.max_seq_len=128", "training.max_steps=4", "evaluation.max_samples=4",
+        "evaluation.max_new_tokens=8", "evaluation.gate.min_rouge_l_gain=-1", "serving.max_new_tokens=8",
+    ])
+
+
+def run_direct(cfg) -> float:
+    """Every stage function once, in order, in this process (one Spark session, one MLflow client)."""
+    from tunepipe.data_quality.clean import clean_and_dedup
+    from tunepipe.data_quality.ingest import ingest
+    from tunepipe.data_quality.split import split_dataset
+    from tunepipe.evaluation.evaluate import evaluate
+    from tunepipe.evaluation.gate import eval_gate
+    from tunepipe.rai.approval import gate
+    from tunepipe.rai.pii import redact_pii
+    from tunepipe.rai.review import write_review_report
+    from tunepipe.registry.register import register_model
+    from tunepipe.serving.smoke import smoke_test
+    from tunepipe.tracking import setup_mlflow
+
+    d = Path(cfg.project.data_dir) / "direct"
+    start = time.perf_counter()
+    setup_mlflow(cfg)
+    up = {"ingest": ingest(cfg, str(d / "records"), str(d / "quarantine"))}
+    up["clean"] = clean_and_dedup(cfg, str(d / "records"), str(d / "cleaned"))
+    up["pii"] = redact_pii(cfg, str(d / "cleaned"), str(d / "redacted"))
+    review = write_review_report(cfg, str(d / "redacted"), str(d / "r.html"), str(d / "r.md"), up)
+    approval = gate(cfg, review["digest"])
+    split_dataset(cfg, str(d / "redacted"), str(d / "train"), str(d / "val"), str(d / "test"), review["digest"])
+    finetune_summary_path = d / "model"
+    from tunepipe.training.lora import finetune
+
+    finetune(cfg, str(d / "train"), str(d / "val"), str(finetune_summary_path), review["digest"])
+    metrics = evaluate(cfg, str(finetune_summary_path), str(d / "test"), str(d / "eval.html"))
+    if eval_gate(cfg, metrics)["passed"]:
+        reg = register_model(cfg, str(finetune_summary_path), metrics, {"dataset_digest": approval["digest"]})
+        smoke_test(cfg, reg["uri"])
+    return time.perf_counter() - start
+
+
+def run_pipeline(cfg) -> float:
+    from tunepipe.pipelines.local import run_local
+
+    return run_local(cfg, cache=False).seconds
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n", type=int, default=240)
+    ap.add_argument("--out", default=str(REPO / "docs/benchmarks/pipeline_overhead.json"))
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as a, tempfile.TemporaryDirectory() as b:
+        pipeline_s = run_pipeline(make_config(Path(a), args.n))
+        direct_s = run_direct(make_config(Path(b), args.n))
+    result = {"records": args.n, "kfp_local_pipeline_s": round(pipeline_s, 1),
+              "direct_in_process_s": round(direct_s, 1), "ratio": round(pipeline_s / direct_s, 2)}
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(result, indent=2))
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
