@@ -218,7 +218,8 @@ KB = [
     ("KB-103", "API rate limits", "rate_limit",
      "Requests are limited per workspace: Starter 100, Team 600, Business 1500 and Enterprise 5000 requests "
      "per minute. Throttled requests get HTTP 429 with a Retry-After header.",
-     "limits are per workspace per minute (Starter 100, Team 600, Business 1500, Enterprise 5000) and a 429 comes with a Retry-After header"),
+     "limits are per workspace per minute (Starter 100, Team 600, Business 1500, Enterprise 5000) "
+     "and a 429 comes with a Retry-After header"),
     ("KB-104", "Exporting workspace data", "data_export",
      "Workspace admins can export all data as CSV, JSON or Parquet from Settings > Data > Export. "
      "A download link is emailed when the archive is ready, usually within 24 hours, and expires after 7 days.",
@@ -310,7 +311,7 @@ class Generator:
             "idp": self.rng.choice(IDPS), "region": self.rng.choice(REGIONS), "fmt": self.rng.choice(FORMATS),
             "invoice": f"INV-{self.rng.randint(2023, 2026)}-{self.rng.randint(1, 99999):05d}",
             "ticket": f"RF-{self.rng.randint(100000, 999999)}",
-            "amount": self.rng.choice(["$", "€", "£"]) + f"{self.rng.randint(19, 4999)}.{self.rng.choice(['00', '50', '99'])}",
+            "amount": f"{self.rng.choice('$€£')}{self.rng.randint(19, 4999)}.{self.rng.choice(['00', '50', '99'])}",
             "card": card, "exp": us.credit_card_expire(), "ssn": us.ssn(), "iban": f.iban(),
             "ip": us.ipv4_public(), "date": us.date_this_year().isoformat(), "month": us.month_name(),
             "year": self.rng.randint(2019, 2025), "hour": self.rng.randint(0, 23), "seats": self.rng.randint(2, 40),

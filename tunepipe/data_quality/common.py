@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from tunepipe.errors import TunepipeError
@@ -19,10 +20,12 @@ def read_dataset(spark, dataset_dir: str | Path, what: str = "input dataset"):
 
 
 def log_metrics(prefix: str, values: dict) -> None:
-    """Log numeric values (nested dicts flattened) to the active MLflow run, if there is one."""
-    import mlflow
+    """Log numeric values (nested dicts flattened) to the active MLflow run, if there is one.
 
-    if mlflow.active_run() is None:
+    Without an imported mlflow there can be no active run, so mlflow is never imported here.
+    """
+    mlflow = sys.modules.get("mlflow")
+    if mlflow is None or mlflow.active_run() is None:
         return
     flat: dict[str, float] = {}
 

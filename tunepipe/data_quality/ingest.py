@@ -60,7 +60,7 @@ def ingest(cfg: Config, out_dir: str, quarantine_dir: str) -> dict:
     spark = get_spark(cfg)
     rows = classify(read_lines(spark, files)).persist()
     try:
-        summary = _summarise(rows.groupBy("source", "reason").count().collect())
+        summary = _summarise(rows.groupBy("source", "reason", "shape", "multi_turn").count().collect())
         if summary["input_rows"] == 0:
             raise TunepipeError(
                 f"empty dataset: no records in {', '.join(cfg.data.paths)} "
@@ -101,7 +101,7 @@ def expand_paths(paths: list[str]) -> list[str]:
                 f"data path {p} is a directory without .jsonl, .json, .ndjson, .parquet or .csv files"
             )
         files.extend(found)
-    return files
+    return list(dict.fromkeys(files))
 
 
 def read_lines(spark, files: list[str]):
@@ -127,7 +127,8 @@ def _position_columns():
 
 
 def _table_as_json(df):
-    return df.select(F.to_json(F.struct(*[F.col(f"`{c}`") for c in df.columns])).alias("value"), *_position_columns())
+    row = F.to_json(F.struct(*[F.col(f"`{c}`") for c in df.columns]))
+    return df.select(row.alias("value"), *_position_columns())
 
 
 def _number_lines(df):
@@ -158,14 +159,18 @@ def _text(field: str):
 
 
 def _pick(kind_col, choices: dict):
-    return reduce(lambda acc, k: acc.when(kind_col == k, choices[k]), list(choices)[1:],
-                  F.when(kind_col == list(choices)[0], choices[list(choices)[0]]))
+    """CASE kind WHEN k1 THEN v1 WHEN k2 THEN v2 ... END"""
+    (first, value), *rest = choices.items()
+    expr = F.when(kind_col == first, value)
+    for key, value in rest:
+        expr = expr.when(kind_col == key, value)
+    return expr
 
 
 def classify(lines):
     """Add reason/detail (null for valid rows) and the internal record columns."""
     t = {name: _type(name) for name in FIELDS}
-    df = lines.withColumn("v", F.try_parse_json("value")).select(
+    df = lines.withColumn("v", F.try_parse_json(F.regexp_replace("value", "^\ufeff", ""))).select(
         "*", F.schema_of_variant("v").alias("_top"), *[c.alias(f"_t_{n}") for n, c in t.items()]
     )
     t = {n: F.col(f"_t_{n}") for n in FIELDS}
@@ -176,13 +181,15 @@ def classify(lines):
     )
     df = df.withColumn("_kind", kind)
     df = _with_content(df)
-    reason, detail = _validation(df, t)
-    df = df.withColumn("reason", reason).withColumn("detail", detail)
+    df = df.withColumn("_failure", _validation(df, t))
     shape = _pick(F.col("_kind"), {k: F.lit(v[0]) for k, v in KINDS.items()})
-    record_id = F.substring(F.sha2(F.concat_ws(":", "source", F.col("source_line").cast("string")), 256), 1, 16)
+    location = F.concat_ws(":", "source", F.col("source_line").cast("string"))
+    record_id = F.substring(F.sha2(location, 256), 1, 16)
     return df.select(
         record_id.alias("record_id"), "source", "source_line", shape.alias("shape"),
-        "prompt", "context", "response", "reason", "detail", F.substring(F.make_valid_utf8("value"), 1, RAW_CHARS).alias("raw"),
+        "prompt", "context", "response", "_failure.reason", "_failure.detail",
+        F.substring(F.make_valid_utf8("value"), 1, RAW_CHARS).alias("raw"),
+        F.col("_multi_turn").alias("multi_turn"),
     )
 
 
@@ -193,7 +200,7 @@ def _with_content(df):
     msgs = F.try_variant_get("v", "$.messages", "array<struct<role:string,content:string>>")
     bad_msg = F.exists(msgs_v, lambda m: (F.coalesce(_type("role", m), F.lit("")) != "STRING")
                        | (F.coalesce(_type("content", m), F.lit("")) != "STRING"))
-    roles = F.array_join(F.transform(msgs, lambda m: F.lower(m["role"])), ",")
+    roles = F.transform(msgs, lambda m: F.lower(m["role"]))
     contexts = F.when(F.col("_t_contexts") == "STRING", F.array(_text("contexts"))).otherwise(
         F.try_variant_get("v", "$.contexts", "array<string>"))
     passages = F.filter(contexts, lambda c: F.trim(c) != "")
@@ -206,7 +213,9 @@ def _with_content(df):
         "*", prompt.alias("prompt"), response.alias("response"),
         F.when(kind == "rag", context).alias("context"),
         F.when(kind == "rag", F.coalesce(F.size(passages), F.lit(0))).alias("_n_passages"),
-        bad_msg.alias("_bad_msg"), roles.alias("_roles"),
+        bad_msg.alias("_bad_msg"), F.array_join(roles, ",").alias("_roles"),
+        (F.size(roles) > F.when(F.try_element_at(roles, F.lit(1)) == "system", 3).otherwise(2))
+        .alias("_multi_turn"),
     )
 
 
@@ -215,8 +224,8 @@ def _validation(df, t: dict):
     kind = F.col("_kind")
     p_field = _pick(kind, {k: F.lit(v[1]) for k, v in KINDS.items()})
     r_field = _pick(kind, {k: F.lit(v[2]) for k, v in KINDS.items()})
-    p_type = _pick(kind, {"nemo": t["input"], "pc": t["prompt"], "rag": t["question"], "chat": t["messages"]})
-    r_type = _pick(kind, {"nemo": t["output"], "pc": t["completion"], "rag": t["answer"], "chat": t["messages"]})
+    p_type = _pick(kind, {k: t[v[1]] for k, v in KINDS.items()})
+    r_type = _pick(kind, {k: t[v[2]] for k, v in KINDS.items()})
     missing = lambda c: c.isNull() | (c == "VOID")  # noqa: E731
     ctx_ok = t["contexts"].isin("STRING", "ARRAY<STRING>", "ARRAY<VOID>")
     checks = [
@@ -224,7 +233,8 @@ def _validation(df, t: dict):
         (F.length("value") > MAX_LINE_CHARS, "too_long",
          F.format_string("line has %d characters (limit %d)", F.length("value"), F.lit(MAX_LINE_CHARS))),
         (~F.is_valid_utf8("value"), "invalid_utf8", F.lit("line is not valid UTF-8")),
-        (F.col("v").isNull(), "malformed_json", F.lit("not a valid JSON object (truncated, garbage or duplicate keys)")),
+        (F.col("v").isNull(), "malformed_json",
+         F.lit("not a valid JSON object (truncated, garbage or duplicate keys)")),
         (~F.col("_top").startswith("OBJECT"), "wrong_type",
          F.format_string("record is %s, expected a JSON object", F.col("_top"))),
         (kind.isNull(), "unknown_shape",
@@ -248,17 +258,21 @@ def _validation(df, t: dict):
                          "with assistant", F.col("_roles"))),
         (F.trim(F.col("prompt")) == "", "empty_text", F.format_string("'%s' is empty", p_field)),
         (F.trim(F.col("response")) == "", "empty_text", F.format_string("'%s' is empty", r_field)),
-        ((kind == "rag") & (F.col("_n_passages") == 0), "empty_text", F.lit("'contexts' has no non-empty passage")),
+        ((kind == "rag") & (F.col("_n_passages") == 0), "empty_text",
+         F.lit("'contexts' has no non-empty passage")),
     ]
-    reason = reduce(lambda acc, c: acc.when(c[0], c[1]), checks[1:], F.when(checks[0][0], checks[0][1]))
-    detail = reduce(lambda acc, c: acc.when(c[0], c[2]), checks[1:], F.when(checks[0][0], checks[0][2]))
-    return reason, detail
+    failure = None
+    for condition, code, detail in checks:
+        outcome = F.struct(F.lit(code).alias("reason"), detail.alias("detail"))
+        failure = F.when(condition, outcome) if failure is None else failure.when(condition, outcome)
+    return failure
 
 
 def _summarise(counts) -> dict:
     per_source: dict[str, dict] = {}
     reasons: dict[str, int] = {}
-    blank = 0
+    shapes: dict[str, int] = {}
+    blank = multi_turn = 0
     for row in counts:
         src = per_source.setdefault(row["source"], {"input_rows": 0, "valid_rows": 0, "quarantined": 0})
         if row["reason"] == BLANK:
@@ -267,6 +281,8 @@ def _summarise(counts) -> dict:
         src["input_rows"] += row["count"]
         if row["reason"] is None:
             src["valid_rows"] += row["count"]
+            shapes[row["shape"]] = shapes.get(row["shape"], 0) + row["count"]
+            multi_turn += row["count"] if row["multi_turn"] else 0
         else:
             src["quarantined"] += row["count"]
             reasons[row["reason"]] = reasons.get(row["reason"], 0) + row["count"]
@@ -274,13 +290,14 @@ def _summarise(counts) -> dict:
     return {
         "input_rows": total("input_rows"), "valid_rows": total("valid_rows"),
         "quarantined": total("quarantined"), "quarantine_reasons": dict(sorted(reasons.items())),
-        "blank_lines": blank, "per_source": dict(sorted(per_source.items())),
+        "blank_lines": blank, "shapes": dict(sorted(shapes.items())), "multi_turn_chats": multi_turn,
+        "per_source": dict(sorted(per_source.items())),
     }
 
 
 def _metrics(summary: dict) -> dict:
     rate = summary["quarantined"] / summary["input_rows"] if summary["input_rows"] else 0.0
-    keys = ("input_rows", "valid_rows", "quarantined", "blank_lines")
+    keys = ("input_rows", "valid_rows", "quarantined", "blank_lines", "multi_turn_chats")
     return {**{k: summary[k] for k in keys}, "quarantine_rate": rate,
             "quarantine_reasons": summary["quarantine_reasons"]}
 

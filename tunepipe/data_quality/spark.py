@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+import sys
 
 from tunepipe.config import Config
 
 
 def get_spark(cfg: Config, app_name: str = "tunepipe"):
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     os.environ.setdefault("PYARROW_IGNORE_TIMEZONE", "1")
     from pyspark.sql import SparkSession
 

@@ -1,0 +1,1 @@
+"""Responsible-AI stages: Presidio PII redaction, the dataset review report, approvals in MLflow."""

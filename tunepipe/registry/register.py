@@ -8,6 +8,7 @@ checkpoint (never a PEFT model on a local base: MLflow then saves wrong weights 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -29,6 +30,7 @@ def register_model(cfg: Config, model_dir: str | Path, metrics: dict, lineage: d
     merged = Path(model_dir) / "merged"
     if not (merged / "config.json").is_file():
         raise TunepipeError(f"{merged} holds no model: run the fine-tune stage first (it writes merged/)")
+    check_alias(cfg.registry.alias)
     tracking.setup_mlflow(cfg)
     owns_run = mlflow.active_run() is None
     if owns_run:
@@ -51,6 +53,8 @@ def _log_and_register(cfg: Config, merged: Path, metrics: dict, lineage: dict) -
 
     run_id = mlflow.active_run().info.run_id
     name, alias = cfg.registry.model_name, cfg.registry.alias
+    client = mlflow.MlflowClient()
+    is_new_name = not client.search_registered_models(filter_string=f"name = '{name}'")
     model, tokenizer = load_model_and_tokenizer(merged)
     info = mlflow.transformers.log_model(
         transformers_model={"model": model, "tokenizer": tokenizer},
@@ -62,7 +66,9 @@ def _log_and_register(cfg: Config, merged: Path, metrics: dict, lineage: dict) -
     try:
         _describe_version(cfg, name, version, run_id, metrics, lineage)
     except BaseException:
-        mlflow.MlflowClient().delete_model_version(name, version)
+        client.delete_model_version(name, version)
+        if is_new_name:
+            client.delete_registered_model(name)
         raise
     return {"name": name, "version": str(version), "alias": alias, "uri": f"models:/{name}@{alias}", "run_id": run_id}
 
@@ -78,6 +84,14 @@ def _describe_version(cfg: Config, name: str, version: str, run_id: str, metrics
     client.update_model_version(name, version, description=card)
     mlflow.log_text(card, CARD_ARTIFACT)
     client.set_registered_model_alias(name, cfg.registry.alias, version)
+
+
+def check_alias(alias: str) -> None:
+    if not re.fullmatch(r"[\w-]+", alias) or alias.lower() == "latest" or re.fullmatch(r"[vV]\d+", alias):
+        raise TunepipeError(
+            f"registry.alias {alias!r} is not a usable MLflow alias: use letters, digits, '_' or '-', "
+            "not 'latest' and not a version such as 'v1' (for example: candidate)"
+        )
 
 
 def pip_requirements() -> list[str]:
@@ -145,7 +159,7 @@ def download_model_dir(cfg: Config, model_uri: str, dst: str | Path | None = Non
     """A local directory with the registered model's HF weights, config and tokenizer files.
 
     `models:/NAME@alias` is resolved to its version first, so a cached copy never goes stale when
-    the alias moves. Default location: `<data_dir>/models/registry/<NAME>/v<VERSION>`.
+    the alias moves. Default location: `<data_dir>/models/registry/<NAME>/v<VERSION>-<run id prefix>`.
     """
     import mlflow
 
@@ -183,16 +197,16 @@ def _cache_dir(cfg: Config, model_uri: str) -> Path:
         try:
             if "@" in ref:
                 name, alias = ref.split("@", 1)
-                version = client.get_model_version_by_alias(name, alias).version
+                mv = client.get_model_version_by_alias(name, alias)
             elif "/" in ref and ref.rsplit("/", 1)[1].isdigit():
-                name, version = ref.rsplit("/", 1)
+                mv = client.get_model_version(*ref.rsplit("/", 1))
             else:
                 raise TunepipeError(f"{model_uri}: use models:/NAME@ALIAS or models:/NAME/VERSION")
         except TunepipeError:
             raise
         except Exception as err:
             raise TunepipeError(f"{model_uri} is not in the registry at {tracking.tracking_uri(cfg)}: {str(err)[:200]}") from None
-        return root / name / f"v{version}"
+        return root / mv.name / f"v{mv.version}-{(mv.run_id or 'norun')[:8]}"
     return root / "uri" / hashlib.sha256(model_uri.encode()).hexdigest()[:16]
 
 

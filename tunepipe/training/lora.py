@@ -22,7 +22,7 @@ from tunepipe.config import Config
 from tunepipe.errors import TunepipeError
 from tunepipe.training.data import Example, collate, encode_frame
 
-MAX_VAL_ROWS = 256
+MAX_VAL_ROWS = 64
 SUMMARY_FILE = "finetune_summary.json"
 
 
@@ -38,7 +38,12 @@ class Setup:
 
 
 def finetune(cfg: Config, train_dir: str, val_dir: str, out_dir: str, digest: str) -> dict:
-    """Fine-tune with LoRA on the approved split; return steps, losses, speed and row counts."""
+    """Fine-tune with LoRA on the approved split; return steps, losses, speed and row counts.
+
+    `train_loss` is the mean over the last fifth of the steps, `val_loss` the answer-token loss on
+    the validation split after training (`val_loss_before`: before), `tokens_per_s` counts
+    non-padding tokens.
+    """
     check_inputs(cfg, train_dir, digest)
     started = time.perf_counter()
     set_threads()
@@ -132,8 +137,6 @@ def train(cfg: Config, setup: Setup) -> dict:
     import torch
     from transformers import get_linear_schedule_with_warmup
 
-    from tunepipe.evaluation.metrics import answer_token_loss
-
     t = cfg.training
     model, pad_id = setup.model, setup.tokenizer.pad_token_id
     params = [p for p in model.parameters() if p.requires_grad]
@@ -141,7 +144,8 @@ def train(cfg: Config, setup: Setup) -> dict:
     warmup = math.ceil(t.warmup_ratio * t.max_steps)
     scheduler = get_linear_schedule_with_warmup(optimizer, warmup, t.max_steps)
     batches = _batches(setup.train, t.batch_size, t.seed)
-    val_start = _val_loss(model, setup, answer_token_loss)
+    val_start = _val_loss(model, setup)
+    _log_metrics({"val_loss": val_start}, step=0)
     model.train()
     losses, tokens, elapsed = [], 0, 0.0
     for step in range(1, t.max_steps + 1):
@@ -164,7 +168,7 @@ def train(cfg: Config, setup: Setup) -> dict:
             {"train_loss": step_loss, "learning_rate": scheduler.get_last_lr()[0],
              "tokens_per_s": step_tokens / seconds}, step=step,
         )
-    val_end = _val_loss(model, setup, answer_token_loss)
+    val_end = _val_loss(model, setup)
     _log_metrics({"val_loss": val_end}, step=t.max_steps)
     tail = losses[-max(1, len(losses) // 5):]
     return {
@@ -190,10 +194,12 @@ def _batches(examples: list[Example], batch_size: int, seed: int):
         del order[:batch_size]
 
 
-def _val_loss(model, setup: Setup, loss_fn) -> float | None:
+def _val_loss(model, setup: Setup) -> float | None:
+    from tunepipe.evaluation.metrics import answer_token_loss
+
     if not setup.val:
         return None
-    return round(loss_fn(model, setup.val, setup.tokenizer.pad_token_id), 4)
+    return round(answer_token_loss(model, setup.val, setup.tokenizer.pad_token_id), 4)
 
 
 def save(setup: Setup, out_dir: Path) -> None:

@@ -77,6 +77,7 @@ def ensure_smollm2(target: Path) -> str:
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
     try:
         convert_gguf(gguf, staging)
+        staging.chmod(0o755)
         (staging / DONE_MARKER).write_text(gguf.name + "\n")
         if target.exists():
             shutil.rmtree(target)

@@ -1,0 +1,55 @@
+"""The metrics themselves: answer-only loss equals the model's own loss, padding changes nothing."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture(scope="module")
+def model_and_examples(workspace, make_cfg, test_rows, tmp_path_factory):
+    from tunepipe.training.data import encode_frame
+    from tunepipe.training.models import load_model_and_tokenizer
+
+    model, tokenizer = load_model_and_tokenizer(workspace[1])
+    cfg = make_cfg(tmp_path_factory.mktemp("m"))
+    examples, _, _ = encode_frame(cfg, tokenizer, test_rows, cfg.model.max_seq_len)
+    return cfg, model, tokenizer, examples
+
+
+def test_answer_loss_matches_the_models_own_loss_on_one_row(model_and_examples):
+    import torch
+
+    from tunepipe.evaluation.metrics import answer_token_loss
+    from tunepipe.training.data import collate
+
+    _, model, tokenizer, examples = model_and_examples
+    batch = collate(examples[:1], tokenizer.pad_token_id)
+    with torch.no_grad():
+        expected = model(**batch).loss.item()
+    assert answer_token_loss(model, examples[:1], tokenizer.pad_token_id) == pytest.approx(expected, rel=1e-5)
+
+
+def test_answer_loss_does_not_depend_on_batching(model_and_examples):
+    from tunepipe.evaluation.metrics import answer_token_loss
+
+    _, model, tokenizer, examples = model_and_examples
+    one = answer_token_loss(model, examples, tokenizer.pad_token_id, batch_size=1)
+    assert answer_token_loss(model, examples, tokenizer.pad_token_id, batch_size=4) == pytest.approx(one, rel=1e-5)
+
+
+def test_batched_left_padded_generation_equals_one_by_one(model_and_examples, test_rows):
+    from tunepipe.evaluation.evaluate import generate_answers
+
+    cfg, model, tokenizer, _ = model_and_examples
+    rows = test_rows.head(4)
+    batched = generate_answers(cfg, model, tokenizer, rows)
+    single = [generate_answers(cfg, model, tokenizer, rows.iloc[[i]])[0] for i in range(len(rows))]
+    assert rows["context"].isna().any() and rows["context"].notna().any(), "prompts must differ in length"
+    assert batched == single
+
+
+def test_rouge_l():
+    from tunepipe.evaluation.metrics import rouge_l
+
+    assert rouge_l(["the cat sat", "blue sky", ""], ["the cat sat", "red sea", "x"]) == [1.0, 0.0, 0.0]
+    assert rouge_l(["the cat sat on the mat"], ["the cat sat"])[0] == pytest.approx(2 * 1 * 0.5 / 1.5)

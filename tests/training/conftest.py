@@ -1,0 +1,93 @@
+"""Fixtures for the training tests: a tiny base model, a learnable dataset split three ways, a config."""
+
+from __future__ import annotations
+
+import os
+
+import pandas as pd
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+COLOURS = ["red", "green", "blue", "yellow"]
+
+
+def learnable_rows(n: int = 40) -> pd.DataFrame:
+    """Each answer is a function of the question: a tiny model can learn it in a few dozen steps."""
+    return pd.DataFrame([
+        {
+            "record_id": f"r{i}",
+            "prompt": f"What colour is item {i % 4}?",
+            "context": "Items are coloured." if i % 2 == 0 else None,
+            "response": COLOURS[i % 4],
+        }
+        for i in range(n)
+    ])
+
+
+def write_split(path, frame: pd.DataFrame, digest: str) -> str:
+    from tunepipe import artifacts
+
+    path.mkdir(parents=True, exist_ok=True)
+    frame.to_parquet(path / "part-00000.parquet")
+    artifacts.write_summary(path, {"digest": digest, "rows": len(frame)})
+    return str(path)
+
+
+def make_config(data_dir, base: str, **sections):
+    from tunepipe.config import Config
+
+    raw = {
+        "data": {"paths": ["unused.jsonl"]},
+        "project": {"data_dir": str(data_dir)},
+        "model": {"base": base, "max_seq_len": 64},
+        "training": {"max_steps": 30, "learning_rate": 3e-2, "batch_size": 4, "seed": 0},
+        "approval": {"mode": "stop"},
+    }
+    for key, value in sections.items():
+        raw.setdefault(key, {}).update(value)
+    return Config.model_validate(raw)
+
+
+@pytest.fixture(scope="module")
+def tiny_base(tmp_path_factory) -> str:
+    from tunepipe.training.tiny import build_tiny_model
+
+    frame = learnable_rows()
+    texts = list(frame["prompt"] + " " + frame["response"])
+    return build_tiny_model(tmp_path_factory.mktemp("base"), texts=texts)
+
+
+@pytest.fixture(scope="module")
+def splits(tmp_path_factory):
+    """(train_dir, val_dir, digest): the digest is that of the union, as the split stage writes it."""
+    from tunepipe.digest import pandas_digest
+
+    root = tmp_path_factory.mktemp("splits")
+    frame = learnable_rows()
+    digest = pandas_digest(frame)
+    return write_split(root / "train", frame, digest), write_split(root / "val", frame.head(12), digest), digest
+
+
+
+@pytest.fixture(scope="module")
+def make_cfg(tiny_base):
+    """Factory: make_cfg(data_dir, section={...}) -> a Config with the tiny base model."""
+    return lambda data_dir, **sections: make_config(data_dir, tiny_base, **sections)
+
+
+def approve(cfg, digest: str) -> dict:
+    from tunepipe.rai.approval import approve as rai_approve
+
+    return rai_approve(cfg, digest, "test-reviewer", "approved in a test")
+
+
+@pytest.fixture(scope="module")
+def approver():
+    """approver(cfg, digest): approve a digest the way a reviewer does (rai approval in MLflow)."""
+    return approve
+
+
+@pytest.fixture(scope="module")
+def split_writer():
+    return write_split

@@ -1,0 +1,57 @@
+"""Chat formatting and answer-only labels: what the model is trained and scored on."""
+
+from __future__ import annotations
+
+import pytest
+
+from tunepipe.training.data import IGNORE, collate, encode_record, prompt_messages
+
+
+@pytest.fixture(scope="module")
+def tokenizer(tiny_base):
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(tiny_base)
+
+
+def _answer(tokenizer, example) -> str:
+    return tokenizer.decode([t for t, l in zip(example.input_ids, example.labels) if l != IGNORE])
+
+
+def test_labels_cover_the_answer_and_end_of_turn_only(tmp_path, make_cfg, tokenizer):
+    cfg = make_cfg(tmp_path)
+    example = encode_record(cfg, tokenizer, {"prompt": "What colour is item 1?", "response": "green"}, 64)
+    assert _answer(tokenizer, example) == "green<|im_end|>\n"
+    assert tokenizer.decode(example.input_ids).endswith("<|im_start|>assistant\ngreen<|im_end|>\n")
+    assert not example.truncated
+
+
+def test_context_and_system_prompt_are_in_the_prompt(tmp_path, make_cfg):
+    cfg = make_cfg(tmp_path, model={"system_prompt": "Answer briefly."})
+    messages = prompt_messages(cfg, "How long?", "Warranty: two years.")
+    assert messages == [
+        {"role": "system", "content": "Answer briefly."},
+        {"role": "user", "content": "Context:\nWarranty: two years.\n\nQuestion: How long?"},
+    ]
+    assert prompt_messages(make_cfg(tmp_path), "How long?", None) == [{"role": "user", "content": "How long?"}]
+
+
+def test_truncation_keeps_the_prompt_and_drops_rows_without_answer_room(tmp_path, make_cfg, tokenizer):
+    cfg = make_cfg(tmp_path)
+    record = {"prompt": "What colour is item 1?", "response": "green " * 40}
+    full = encode_record(cfg, tokenizer, record, 512)
+    cut = encode_record(cfg, tokenizer, record, 32)
+    assert cut.truncated and len(cut.input_ids) == 32 and cut.input_ids == full.input_ids[:32]
+    assert any(label != IGNORE for label in cut.labels)
+    assert encode_record(cfg, tokenizer, {"prompt": "word " * 100, "response": "x"}, 32) is None
+
+
+def test_collate_pads_right_and_ignores_padding(tmp_path, make_cfg, tokenizer):
+    cfg = make_cfg(tmp_path)
+    a = encode_record(cfg, tokenizer, {"prompt": "Hi?", "response": "red"}, 64)
+    b = encode_record(cfg, tokenizer, {"prompt": "What colour is item 3?", "response": "yellow"}, 64)
+    batch = collate([a, b], tokenizer.pad_token_id)
+    n = len(a.input_ids)
+    assert batch["input_ids"].shape == (2, len(b.input_ids))
+    assert batch["attention_mask"][0].sum() == n and (batch["labels"][0, n:] == IGNORE).all()
+    assert (batch["input_ids"][0, n:] == tokenizer.pad_token_id).all()

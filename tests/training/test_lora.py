@@ -1,0 +1,107 @@
+"""LoRA fine-tuning on the tiny model: it learns, and it refuses unapproved or mismatched data."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tunepipe.errors import TunepipeError
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, make_cfg, approver, splits):
+    """One real fine-tune inside an MLflow stage run, shared by the assertions below."""
+    from tunepipe.tracking import stage_run
+    from tunepipe.training.lora import finetune
+
+    root = tmp_path_factory.mktemp("trained")
+    cfg = make_cfg(root / "data")
+    train_dir, val_dir, digest = splits
+    approver(cfg, digest)
+    with stage_run(cfg, "finetune") as run:
+        result = finetune(cfg, train_dir, val_dir, str(root / "model"), digest)
+    return cfg, result, root / "model", run.info.run_id
+
+
+def test_finetune_lowers_validation_loss(trained):
+    _, result, _, _ = trained
+    assert result["steps"] == 30
+    assert result["train_rows"] == 40 and result["truncated"] == 0
+    assert result["val_loss_before"] > 6.0
+    assert result["val_loss"] < 0.6 * result["val_loss_before"]
+    assert result["train_loss"] < result["first_train_loss"]
+    assert result["tokens_per_s"] > 0 and result["seconds"] > 0
+
+
+def test_finetune_writes_adapter_merged_model_and_summary(trained):
+    _, result, model_dir, _ = trained
+    adapter = json.loads((model_dir / "adapter" / "adapter_config.json").read_text())
+    assert adapter["peft_type"] == "LORA" and set(adapter["target_modules"]) == {"q_proj", "v_proj"}
+    assert (model_dir / "merged" / "model.safetensors").is_file()
+    assert (model_dir / "merged" / "tokenizer.json").is_file()
+    assert not (model_dir / "merged" / "adapter_config.json").exists()
+    assert json.loads((model_dir / "finetune_summary.json").read_text())["val_loss"] == result["val_loss"]
+
+
+def test_merged_model_scores_like_the_adapter_model(trained, splits):
+    """The merged checkpoint is the trained model: its validation loss matches the one reported."""
+    from tunepipe import artifacts
+    from tunepipe.evaluation.metrics import answer_token_loss
+    from tunepipe.training.data import encode_frame
+    from tunepipe.training.models import load_model_and_tokenizer
+
+    cfg, result, model_dir, _ = trained
+    model, tokenizer = load_model_and_tokenizer(model_dir / "merged")
+    examples, _, _ = encode_frame(cfg, tokenizer, artifacts.read_parquet_dir(splits[1]), cfg.model.max_seq_len)
+    assert answer_token_loss(model, examples, tokenizer.pad_token_id) == pytest.approx(result["val_loss"], abs=1e-3)
+
+
+def test_finetune_logs_params_and_per_step_metrics(trained):
+    import mlflow
+
+    _, result, _, run_id = trained
+    client = mlflow.MlflowClient()
+    run = client.get_run(run_id)
+    assert run.data.params["lora_r"] == "8" and run.data.params["max_steps"] == "30"
+    history = client.get_metric_history(run_id, "train_loss")
+    assert [m.step for m in history] == list(range(1, 31))
+    lr = [m.value for m in sorted(client.get_metric_history(run_id, "learning_rate"), key=lambda m: m.step)]
+    assert lr[0] < lr[2] and lr[-1] < lr[2]
+    assert run.data.metrics["val_loss"] == pytest.approx(result["val_loss"])
+
+
+def test_refuses_an_unapproved_digest(tmp_path, make_cfg, splits):
+    from tunepipe.training.lora import finetune
+
+    train_dir, val_dir, digest = splits
+    with pytest.raises(TunepipeError, match="approv"):
+        finetune(make_cfg(tmp_path / "data"), train_dir, val_dir, str(tmp_path / "model"), digest)
+    assert not (tmp_path / "model").exists()
+
+
+def test_refuses_a_split_whose_digest_is_not_the_approved_one(tmp_path, make_cfg, approver, splits, split_writer):
+    from tunepipe.training.lora import finetune
+
+    cfg = make_cfg(tmp_path / "data")
+    _, val_dir, digest = splits
+    other = split_writer(tmp_path / "train", __import__("pandas").read_parquet(Path(val_dir)), "f" * 64)
+    approver(cfg, digest)
+    with pytest.raises(TunepipeError) as err:
+        finetune(cfg, other, val_dir, str(tmp_path / "model"), digest)
+    assert "f" * 64 in str(err.value) and digest in str(err.value) and "split" in str(err.value)
+    assert not (tmp_path / "model").exists()
+
+
+def test_missing_lora_target_module_names_the_real_layers(tmp_path, make_cfg, approver, splits):
+    from tunepipe.training.lora import finetune
+
+    cfg = make_cfg(tmp_path / "data", training={"lora": {"target_modules": ["q_proj", "c_attn"]}})
+    train_dir, val_dir, digest = splits
+    approver(cfg, digest)
+    with pytest.raises(TunepipeError) as err:
+        finetune(cfg, train_dir, val_dir, str(tmp_path / "model"), digest)
+    message = str(err.value)
+    assert "c_attn" in message and "training.lora.target_modules" in message
+    assert "v_proj" in message and "down_proj" in message
