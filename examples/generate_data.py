@@ -37,8 +37,8 @@ TOPICS: dict[str, dict] = {
             "How do I reset my password? I sign in as {email}.",
         ],
         "a": "Hi {first}, I have sent a new password reset link to {email}; it is valid for 30 minutes. "
-        "Steps: 1) Open the email from noreply@northwind.cloud 2) Choose a password of at least "
-        "12 characters 3) Sign in again at app.northwind.cloud.",
+        "Steps: 1) Open the email from support@northwind.example 2) Choose a password of at least "
+        "12 characters 3) Sign in again at app.northwind.example.",
     },
     "sso_setup": {
         "q": [
@@ -106,7 +106,7 @@ TOPICS: dict[str, dict] = {
             "Everything is very slow for our team in {region}. Is it on your side?",
         ],
         "a": "Hi {first}, we are aware of degraded performance in {region} and our engineers are working "
-        "on it. Steps: 1) Follow updates on status.northwind.cloud 2) Subscribe to incident emails "
+        "on it. Steps: 1) Follow updates on status.northwind.example 2) Subscribe to incident emails "
         "there 3) Reply to this ticket if problems continue after the incident is resolved.",
     },
     "add_seats": {
@@ -208,7 +208,7 @@ TOPICS: dict[str, dict] = {
 
 KB = [
     ("KB-101", "Resetting your password", "password_reset",
-     "Password reset links are sent from noreply@northwind.cloud and stay valid for 30 minutes. "
+     "Password reset links are sent from support@northwind.example and stay valid for 30 minutes. "
      "New passwords need at least 12 characters. After five failed sign-ins an account is locked for 15 minutes.",
      "reset links are valid for 30 minutes and new passwords need at least 12 characters"),
     ("KB-102", "Single sign-on (SAML)", "sso_setup",
@@ -233,9 +233,9 @@ KB = [
      "Finance reviews requests within 2 business days; money arrives within 5-10 business days.",
      "finance reviews refund requests within 2 business days and the money arrives within 5-10 business days"),
     ("KB-107", "Service status and incidents", "outage",
-     "Live service status for every region is published on status.northwind.cloud. Customers can subscribe "
+     "Live service status for every region is published on status.northwind.example. Customers can subscribe "
      "to incident emails there. Scheduled maintenance is announced 72 hours in advance.",
-     "live status for every region is on status.northwind.cloud, where you can subscribe to incident emails"),
+     "live status for every region is on status.northwind.example, where you can subscribe to incident emails"),
     ("KB-108", "Two-factor authentication", "mfa_reset",
      "Two-factor authentication can be reset only after identity verification by phone. The support agent "
      "calls the number on file and reads a one-time code. Users then enrol a new authenticator app.",

@@ -22,7 +22,7 @@ app = typer.Typer(help="Raw domain data to a fine-tuned, evaluated, reviewed and
                   no_args_is_help=True, pretty_exceptions_enable=False)
 review_app = typer.Typer(help="Dataset reviews: what is waiting for a human decision.", no_args_is_help=True)
 app.add_typer(review_app, name="review")
-console = Console()
+console = Console(soft_wrap=True)
 err_console = Console(stderr=True)
 
 SetOpt = typer.Option([], "--set", "-s", help="Override a config key: --set training.max_steps=5")

@@ -34,7 +34,7 @@ def print_run_summary(console: Console, cfg: Config, result) -> None:
                   f"{ingest.get('quarantined', '?')}, filtered {sum(clean.get('filtered', {}).values())}, "
                   f"exact duplicates {clean.get('exact_duplicates', '?')}, kept {clean.get('kept', '?')}, "
                   f"rows with PII redacted {pii.get('rows_with_pii', '?')}")
-    split = s.get("split") or {}
+    split = s.get("evaluate", {}).get("split") or {}
     if split:
         console.print(f"split            train {split.get('train')}, validation {split.get('validation')}, "
                       f"test {split.get('test')}")

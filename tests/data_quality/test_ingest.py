@@ -147,9 +147,10 @@ def test_missing_path_is_named(tmp_path, make_cfg):
 
 
 def test_empty_file_is_an_empty_dataset(tmp_path, make_cfg, write_jsonl):
-    path = write_jsonl(tmp_path / "empty.jsonl", ["", "   "])
-    with pytest.raises(TunepipeError, match="empty dataset: no records in .*empty.jsonl"):
-        ingest(make_cfg([path]), str(tmp_path / "r"), str(tmp_path / "q"))
+    blank = write_jsonl(tmp_path / "blank.jsonl", ["", "   "])
+    (tmp_path / "zero.jsonl").write_bytes(b"")
+    with pytest.raises(TunepipeError, match=r"empty dataset: no records in .*blank.jsonl, .*zero.jsonl \(2 blank"):
+        ingest(make_cfg([blank, tmp_path / "zero.jsonl"]), str(tmp_path / "r"), str(tmp_path / "q"))
 
 
 def test_all_malformed_names_reasons_and_keeps_quarantine(tmp_path, make_cfg, write_jsonl):

@@ -41,7 +41,7 @@ def test_extra_recognizers_catch_what_presidio_defaults_miss(cfg):
     spaced = " ".join(card[i:i + 4] for i in range(0, 16, 4))
     texts = [
         f"New card number {spaced}, expiry 04/29",
-        "Best number: 593.291.0316x828 or +1-932-301-7601",
+        "Best number: 593.291.0316x828 or +1-932-301-7601, office (00317) 744526",
         "Ship it to 42 Elm Street, Apt 5 please",
         "Hi Amber, your invoice is ready.",
         "Our dashboards time out.\nThanks!\nDesiree Mays",
@@ -50,7 +50,7 @@ def test_extra_recognizers_catch_what_presidio_defaults_miss(cfg):
     out, found = redact_texts(texts, PiiSettings.from_config(cfg))
     assert out[:5] == [
         "New card number <CREDIT_CARD>, expiry 04/29",
-        "Best number: <PHONE_NUMBER> or <PHONE_NUMBER>",
+        "Best number: <PHONE_NUMBER> or <PHONE_NUMBER>, office <PHONE_NUMBER>",
         "Ship it to <LOCATION> please",
         "Hi <PERSON>, your invoice is ready.",
         "Our dashboards time out.\nThanks!\n<PERSON>",

@@ -12,9 +12,9 @@ Accepted shapes (keys of one JSON object):
                                           (prompt = last user turn, response = last assistant turn)
   {"question", "contexts", "answer"}      contexts: list of strings or one string -> shape rag
 
-Files: `.jsonl`, `.ndjson` and `.json` are read as JSON Lines; `.parquet` and `.csv` (with a header)
-are read as tables whose rows are validated the same way (source_line is then the row number).
-A directory is searched recursively for those extensions.
+Files: `.jsonl`, `.ndjson` and `.json` (optionally `.gz`) are read as JSON Lines; `.parquet` and
+`.csv` (with a header) are read as tables whose rows are validated the same way (source_line is
+then the row number). A directory is searched recursively for those extensions.
 
 Only the DataFrame API is used (no RDDs), so the same code runs over Spark Connect. JSON is parsed
 with `try_parse_json` into a VARIANT, which keeps JSON types, so a number where text belongs is
@@ -36,7 +36,7 @@ from tunepipe.data_quality.common import log_metrics
 from tunepipe.data_quality.spark import get_spark
 from tunepipe.errors import TunepipeError
 
-JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")
+JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json", ".jsonl.gz", ".ndjson.gz", ".json.gz")
 TABLE_SUFFIXES = (".parquet", ".csv")
 MAX_LINE_CHARS = 1_000_000
 RAW_CHARS = 2000

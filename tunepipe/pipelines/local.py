@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -64,14 +65,22 @@ def preflight(cfg: Config) -> None:
     setup_mlflow(cfg)
 
 
-def _quiet_kfp_logs() -> None:
-    class _NoImageWarning(logging.Filter):
-        def filter(self, record: logging.LogRecord) -> bool:
-            return "non-Python base image" not in record.getMessage()
+def _step_logs() -> None:
+    """Show the runner's INFO lines (task start/end, cache hits) but not its image warning."""
+    root = logging.getLogger()
+    if not root.handlers:
+        handler = logging.StreamHandler(sys.stdout)
+        handler.setFormatter(logging.Formatter("%(asctime)s - %(levelname)s - %(message)s", "%H:%M:%S"))
+        root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    for name in ("py4j", "urllib3", "alembic", "mlflow", "httpx"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    root.addFilter(_NoImageWarning())
 
-    for handler in logging.getLogger().handlers + logging.getLogger("kfp").handlers:
-        handler.addFilter(_NoImageWarning())
-    logging.getLogger().addFilter(_NoImageWarning())
+
+class _NoImageWarning(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "non-Python base image" not in record.getMessage()
 
 
 def _stage_error(error_file: Path, err: Exception) -> TunepipeError:
@@ -93,7 +102,7 @@ def run_local(cfg: Config, cache: bool = True, pipeline_job: str | None = None) 
     parent = start_pipeline_run(cfg, job, params={"cache": cache})
     local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(root),
                enable_caching=cache, cache_root=str(data_dir / "kfp_cache"))
-    _quiet_kfp_logs()
+    _step_logs()
     args = {**pipeline_arguments(cfg), "data_fingerprint": data_fingerprint(cfg.data.paths),
             "mlflow_parent_run_id": parent, "git_commit": git_commit()}
     with tempfile.TemporaryDirectory() as tmp:
@@ -122,6 +131,7 @@ def stage_summaries(parent_run_id: str) -> dict[str, dict]:
     """Each child stage run's summary.json, keyed by stage name."""
     import mlflow
 
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     parent = mlflow.get_run(parent_run_id)
     runs = mlflow.search_runs(experiment_ids=[parent.info.experiment_id], output_format="list",
                               filter_string=f"tags.mlflow.parentRunId = '{parent_run_id}'")

@@ -87,11 +87,12 @@ def build_pipeline(cfg: Config):
         _on_gpu_pool(train, cluster.training)
 
         evaluation = _uncached(evaluate_op(
-            config=config, parent_run_id=parent, model=train.outputs["model"], test=split.outputs["test"],
+            config=config, parent_run_id=parent, split_summary=split.outputs["Output"],
+            model=train.outputs["model"], test=split.outputs["test"],
         ), cluster)
         gate = _uncached(eval_gate_op(config=config, parent_run_id=parent, eval_summary=evaluation.outputs["Output"]),
                          cluster)
-        with dsl.If(gate.outputs["passed"] == True, name="candidate-passed-eval-gate"):  # noqa: E712
+        with dsl.If(gate.output == True, name="candidate-passed-eval-gate"):  # noqa: E712
             register = _uncached(register_op(
                 config=config, parent_run_id=parent, approval=approval.outputs["Output"],
                 train_summary=train.outputs["Output"], eval_summary=evaluation.outputs["Output"],

