@@ -83,3 +83,11 @@ def test_filters_and_accounting(cleaned):
 def test_missing_input_dir_is_explained(tmp_path, make_cfg):
     with pytest.raises(TunepipeError, match="holds no Parquet files; run the previous stage first"):
         clean_and_dedup(make_cfg(["unused"]), str(tmp_path / "nothing"), str(tmp_path / "out"))
+
+
+def test_nothing_left_is_an_error(spark, tmp_path, make_cfg):
+    (tmp_path / "in").mkdir()
+    pd.DataFrame([{"record_id": "a", "source": "s", "source_line": 1, "shape": "prompt_completion",
+                   "prompt": "<br>", "context": "c", "response": ANSWER}]).to_parquet(tmp_path / "in" / "p.parquet")
+    with pytest.raises(TunepipeError, match=r"no records left after cleaning .*too_short.*data.min_chars=2"):
+        clean_and_dedup(make_cfg(["unused"]), str(tmp_path / "in"), str(tmp_path / "out"))

@@ -94,7 +94,7 @@ def test_report_reuses_the_run_and_keeps_the_decision(mlflow_cfg, tmp_path, reco
     assert approval.approval_status(mlflow_cfg, first["digest"])["status"] == "approved"
 
 
-def test_report_computes_the_digest_when_the_summary_is_missing(mlflow_cfg, tmp_path, record, dataset):
+def test_report_computes_the_digest_when_the_summary_is_missing(mlflow_cfg, tmp_path, dataset):
     data = tmp_path / "copy"
     shutil.copytree(dataset, data)
     (data / artifacts.SUMMARY_FILE).unlink()

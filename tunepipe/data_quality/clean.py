@@ -25,6 +25,7 @@ from tunepipe.config import Config
 from tunepipe.data_quality.common import log_metrics, read_dataset
 from tunepipe.data_quality.spark import get_spark
 from tunepipe.digest import row_hash_column
+from tunepipe.errors import TunepipeError
 
 TEXT_COLUMNS = ("prompt", "context", "response")
 BREAK_TAGS = r"(?i)<\s*(br|hr)\s*/?>|</\s*(p|div|li|tr|h[1-6]|blockquote|pre)\s*>"
@@ -80,7 +81,13 @@ def clean_and_dedup(cfg: Config, in_dir: str, out_dir: str) -> dict:
         "exact_duplicates": counts.get(None, 0) - kept,
     }
     log_metrics("clean", summary)
-    return artifacts.write_summary(out_dir, summary)
+    artifacts.write_summary(out_dir, summary)
+    if kept == 0:
+        raise TunepipeError(
+            f"no records left after cleaning {in_dir}: filtered {filtered or 'none'}. Check "
+            f"data.min_chars={cfg.data.min_chars} and data.max_chars={cfg.data.max_chars} in the config."
+        )
+    return summary
 
 
 def deduplicate(df):
