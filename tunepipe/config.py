@@ -106,6 +106,7 @@ class GateConfig(_Section):
 
 class EvaluationConfig(_Section):
     max_samples: int = Field(default=32, ge=1)
+    max_loss_rows: int = Field(default=300, ge=1)
     max_new_tokens: int = Field(default=64, ge=1)
     batch_size: int = Field(default=8, ge=1)
     gate: GateConfig = Field(default_factory=GateConfig)

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.slow
 def _write_config(project: Path, data: Path, model_dir: str, **extra) -> Path:
     cfg = yaml.safe_load((REPO / "examples/demo.yaml").read_text())
     cfg["project"]["data_dir"] = str(project / ".tunepipe")
-    cfg["data"]["paths"] = [str(data)]
+    cfg["data"].update(paths=[str(data)], max_quarantine_rate=0.1)
     cfg["model"] = {"base": model_dir, "max_seq_len": 128}
     cfg["training"].update(max_steps=4, batch_size=4)
     cfg["evaluation"] = {"max_samples": 4, "max_new_tokens": 8, "batch_size": 4,

@@ -1,7 +1,7 @@
 """Base model vs fine-tuned candidate on the held-out test split, with a self-contained HTML report.
 
 Both models are scored the same way: mean answer-token loss over the test rows (up to
-MAX_LOSS_ROWS), and ROUGE-L F1 of greedy generations for the first `evaluation.max_samples` rows,
+evaluation.max_loss_rows), and ROUGE-L F1 of greedy generations for the first `evaluation.max_samples` rows,
 prompted exactly as at training and serving time (same chat template and system prompt).
 """
 
@@ -16,7 +16,6 @@ from tunepipe import artifacts
 from tunepipe.config import Config
 from tunepipe.errors import TunepipeError
 
-MAX_LOSS_ROWS = 300
 REPORT_EXAMPLES = 5
 MODELS = ("base", "candidate")
 
@@ -32,7 +31,7 @@ def evaluate(cfg: Config, model_dir: str, test_dir: str, html_path: str) -> dict
     from tunepipe.training.models import resolve_base_model
 
     dirs = {"base": resolve_base_model(cfg), "candidate": str(candidate_dir)}
-    loss_rows = frame.head(MAX_LOSS_ROWS)
+    loss_rows = frame.head(cfg.evaluation.max_loss_rows)
     gen_rows = frame.head(cfg.evaluation.max_samples)
     scores, answers = {}, {}
     for which in MODELS:

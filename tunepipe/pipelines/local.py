@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -66,7 +67,7 @@ def preflight(cfg: Config) -> None:
 
 
 def _step_logs() -> None:
-    """Show the runner's INFO lines (task start/end, cache hits) but not its image warning."""
+    """Show the runner's INFO lines (task start/end, cache hits), not its warning about our image name."""
     root = logging.getLogger()
     if not root.handlers:
         handler = logging.StreamHandler(sys.stdout)
@@ -75,12 +76,7 @@ def _step_logs() -> None:
     root.setLevel(logging.INFO)
     for name in ("py4j", "urllib3", "alembic", "mlflow", "httpx"):
         logging.getLogger(name).setLevel(logging.WARNING)
-    root.addFilter(_NoImageWarning())
-
-
-class _NoImageWarning(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "non-Python base image" not in record.getMessage()
+    warnings.filterwarnings("ignore", message=".*non-Python base image.*")
 
 
 def _stage_error(error_file: Path, err: Exception) -> TunepipeError:
