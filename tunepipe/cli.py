@@ -128,12 +128,17 @@ def review_list(config: Optional[Path] = ConfigOpt):
 @friendly
 def review_show(digest: str, config: Optional[Path] = ConfigOpt):
     """One review: status and where its report is."""
-    from tunepipe.rai.approval import approval_status
+    import mlflow
 
-    status = approval_status(store_config(config), digest)
+    from tunepipe.rai.approval import approval_status, resolve_digest
+
+    cfg = store_config(config)
+    status = approval_status(cfg, resolve_digest(cfg, digest))
     if status is None:
         raise TunepipeError(f"no review for digest {digest} (see `tunepipe review list`)")
     console.print_json(json.dumps(status, default=str))
+    artifacts = mlflow.get_run(status["review_run_id"]).info.artifact_uri
+    console.print(f"report: {artifacts}/report/review.html (and review.md)")
 
 
 @app.command()
