@@ -96,6 +96,7 @@ class TrainingConfig(_Section):
     warmup_ratio: float = Field(default=0.1, ge=0, lt=1)
     seed: int = 42
     max_train_samples: int | None = Field(default=None, ge=1)
+    max_val_rows: int = Field(default=64, ge=1)
 
 
 class GateConfig(_Section):

@@ -22,7 +22,6 @@ from tunepipe.config import Config
 from tunepipe.errors import TunepipeError
 from tunepipe.training.data import Example, collate, encode_frame
 
-MAX_VAL_ROWS = 64
 SUMMARY_FILE = "finetune_summary.json"
 
 
@@ -105,7 +104,7 @@ def setup_run(cfg: Config, train_dir: str, val_dir: str) -> Setup:
             f"no trainable rows in {train_dir} ({len(frame)} rows read, {dropped} with a prompt longer "
             f"than model.max_seq_len={cfg.model.max_seq_len}): add data or raise model.max_seq_len"
         )
-    val_frame = artifacts.read_parquet_dir(val_dir).head(MAX_VAL_ROWS)
+    val_frame = artifacts.read_parquet_dir(val_dir).head(cfg.training.max_val_rows)
     val_examples, _, _ = encode_frame(cfg, tokenizer, val_frame, cfg.model.max_seq_len)
     return Setup(model, tokenizer, train_examples, val_examples, truncated, dropped, base_dir)
 
@@ -164,11 +163,15 @@ def train(cfg: Config, setup: Setup) -> dict:
         seconds = time.perf_counter() - tick
         elapsed, tokens = elapsed + seconds, tokens + step_tokens
         losses.append(step_loss)
+        if step % max(1, t.max_steps // 50) == 0 or step == t.max_steps:
+            print(f"step {step}/{t.max_steps}  loss {step_loss:.4f}  lr {scheduler.get_last_lr()[0]:.2e}  "
+                  f"{step_tokens / seconds:.0f} tok/s", flush=True)
         _log_metrics(
             {"train_loss": step_loss, "learning_rate": scheduler.get_last_lr()[0],
              "tokens_per_s": step_tokens / seconds}, step=step,
         )
     val_end = _val_loss(model, setup)
+    print(f"validation loss {val_start:.4f} -> {val_end:.4f}", flush=True)
     _log_metrics({"val_loss": val_end}, step=t.max_steps)
     tail = losses[-max(1, len(losses) // 5):]
     return {
