@@ -32,6 +32,7 @@ def make_config(root: Path, n: int):
         f"project.data_dir={root / '.tunepipe'}", f"data.paths=[{data}]", f"model.base={model}",
         "model.max_seq_len=128", "training.max_steps=4", "evaluation.max_samples=4",
         "evaluation.max_new_tokens=8", "evaluation.gate.min_rouge_l_gain=-1", "serving.max_new_tokens=8",
+        "data.max_quarantine_rate=0.1",
     ])
 
 
