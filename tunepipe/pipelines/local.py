@@ -67,7 +67,7 @@ def preflight(cfg: Config) -> None:
 
 
 def _step_logs() -> None:
-    """Show the runner's INFO lines (task start/end, cache hits), not its warning about our image name."""
+    """Show the runner's INFO lines (task start/end, cache hits), not its warnings about cluster settings."""
     root = logging.getLogger()
     if not root.handlers:
         handler = logging.StreamHandler(sys.stdout)
@@ -77,6 +77,7 @@ def _step_logs() -> None:
     for name in ("py4j", "urllib3", "alembic", "mlflow", "httpx"):
         logging.getLogger(name).setLevel(logging.WARNING)
     warnings.filterwarnings("ignore", message=".*non-Python base image.*")
+    warnings.filterwarnings("ignore", message=".*have no effect in the current local runner.*")
 
 
 def _stage_error(error_file: Path, err: Exception) -> TunepipeError:
