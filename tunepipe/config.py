@@ -6,6 +6,7 @@ or value fails the same way everywhere: a `TunepipeError` that names the key and
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any, Literal
@@ -257,6 +258,4 @@ def load_config(path: str | Path, overrides: list[str] | None = None, base: Path
 
 
 def config_digest(cfg: Config) -> str:
-    import hashlib
-
     return hashlib.sha256(json.dumps(cfg.model_dump(), sort_keys=True).encode()).hexdigest()[:16]

@@ -1,8 +1,8 @@
 """Content digests that bind the chain: dataset -> approval -> split -> training run -> model.
 
 A dataset's digest depends only on its rows' content (prompt, context, response), not on row
-order, partitioning or file names. Spark and pandas compute the same value, so a training step
-that reads the split files can prove it trains on exactly the approved rows.
+order, partitioning or file names. Spark and pandas compute the same value, so the split stage can
+refuse data that changed after approval, and any consumer of the Parquet files can re-check them.
 """
 
 from __future__ import annotations

@@ -28,7 +28,6 @@ def run_stage(
     stage: str,
     body: Callable[[Config], dict],
     parent_run_id: str | None = None,
-    track: bool = True,
 ) -> str:
     """Run `body(cfg)` inside an MLflow child run named after the stage; return its summary as JSON."""
     import mlflow
@@ -37,8 +36,6 @@ def run_stage(
 
     try:
         cfg = Config.from_json(config_json)
-        if not track:
-            return json.dumps(body(cfg), default=str)
         with stage_run(cfg, stage, parent_run_id) as run:
             summary = {**body(cfg), "mlflow_run_id": run.info.run_id}
             mlflow.log_dict(summary, "summary.json")

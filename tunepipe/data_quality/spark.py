@@ -31,5 +31,6 @@ def get_spark(cfg: Config, app_name: str = "tunepipe"):
     for key, value in cfg.spark.conf.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
-    spark.sparkContext.setLogLevel("ERROR") if not cfg.spark.remote else None
+    if not cfg.spark.remote:
+        spark.sparkContext.setLogLevel("ERROR")
     return spark
