@@ -7,6 +7,7 @@ tracking server cannot be reached, instead of MLflow's minutes of retries.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 from tunepipe.config import Config
@@ -111,3 +112,25 @@ class stage_run:
 
         mlflow.end_run("FAILED" if exc_type else "FINISHED")
         return False
+
+
+def flatten_metrics(metrics: dict, prefix: str = "") -> dict[str, float]:
+    """Numeric leaves of a nested metrics dict as `a.b` keys (lists, strings and None are skipped)."""
+    flat: dict[str, float] = {}
+    for key, value in metrics.items():
+        if isinstance(value, dict):
+            flat.update(flatten_metrics(value, f"{prefix}{key}."))
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            flat[f"{prefix}{key}"] = float(value)
+    return flat
+
+
+def log_metrics(values: dict, prefix: str = "", step: int | None = None) -> None:
+    """Log the numeric leaves of `values` to the active MLflow run, if there is one.
+
+    Without an imported mlflow there can be no active run, so mlflow is never imported here.
+    """
+    mlflow = sys.modules.get("mlflow")
+    if mlflow is None or mlflow.active_run() is None:
+        return
+    mlflow.log_metrics(flatten_metrics(values, prefix), step=step)

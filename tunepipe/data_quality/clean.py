@@ -22,7 +22,8 @@ from pyspark.sql.types import StringType
 
 from tunepipe import artifacts
 from tunepipe.config import Config
-from tunepipe.data_quality.common import log_metrics, read_dataset
+from tunepipe.data_quality.common import read_dataset
+from tunepipe.tracking import log_metrics
 from tunepipe.data_quality.spark import get_spark
 from tunepipe.digest import row_hash_column
 from tunepipe.errors import TunepipeError
@@ -80,7 +81,7 @@ def clean_and_dedup(cfg: Config, in_dir: str, out_dir: str) -> dict:
         "input_rows": sum(counts.values()), "kept": kept, "filtered": filtered,
         "exact_duplicates": counts.get(None, 0) - kept,
     }
-    log_metrics("clean", summary)
+    log_metrics(summary, prefix="clean.")
     artifacts.write_summary(out_dir, summary)
     if kept == 0:
         raise TunepipeError(

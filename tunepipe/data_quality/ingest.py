@@ -32,7 +32,7 @@ from pyspark.sql import functions as F
 
 from tunepipe import artifacts
 from tunepipe.config import Config
-from tunepipe.data_quality.common import log_metrics
+from tunepipe.tracking import log_metrics
 from tunepipe.data_quality.spark import get_spark
 from tunepipe.errors import TunepipeError
 
@@ -70,7 +70,7 @@ def ingest(cfg: Config, out_dir: str, quarantine_dir: str) -> dict:
             *QUARANTINE_COLUMNS
         ).write.mode("overwrite").parquet(quarantine_dir)
         artifacts.write_summary(quarantine_dir, summary)
-        log_metrics("ingest", _metrics(summary))
+        log_metrics(_metrics(summary), prefix="ingest.")
         _check(cfg, summary, quarantine_dir)
         rows.filter(F.col("reason").isNull()).select(*RECORD_COLUMNS).write.mode("overwrite").parquet(out_dir)
     finally:

@@ -15,7 +15,8 @@ from pyspark.sql import functions as F
 
 from tunepipe import artifacts
 from tunepipe.config import Config
-from tunepipe.data_quality.common import log_metrics, read_dataset
+from tunepipe.data_quality.common import read_dataset
+from tunepipe.tracking import log_metrics
 from tunepipe.data_quality.spark import get_spark
 from tunepipe.digest import row_hash_column, spark_digest
 from tunepipe.errors import TunepipeError
@@ -67,5 +68,5 @@ def split_dataset(cfg: Config, in_dir: str, train_dir: str, val_dir: str, test_d
             result[name] = rows
     finally:
         assigned.unpersist()
-    log_metrics("split", {f"{k}_rows": v for k, v in result.items()})
+    log_metrics({f"{k}_rows": v for k, v in result.items()}, prefix="split.")
     return {**result, "digest": digest}

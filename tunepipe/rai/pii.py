@@ -234,10 +234,10 @@ def redact_pii(cfg: Config, in_dir: str | Path, out_dir: str | Path) -> dict:
 def _log_to_mlflow(summary: dict) -> None:
     import mlflow
 
-    from tunepipe.data_quality.common import log_metrics
+    from tunepipe.tracking import log_metrics
 
     if mlflow.active_run() is None:
         return
-    log_metrics("pii", {k: summary[k] for k in ("rows", "rows_with_pii", "entities")})
+    log_metrics({k: summary[k] for k in ("rows", "rows_with_pii", "entities")}, prefix="pii.")
     mlflow.set_tag("tunepipe.digest", summary["digest"])
     mlflow.log_dict(summary, "pii/summary.json")

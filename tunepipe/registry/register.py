@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 
 from tunepipe import tracking
+from tunepipe.tracking import flatten_metrics
 from tunepipe.config import Config
 from tunepipe.errors import TunepipeError
 
@@ -107,17 +108,6 @@ def pip_requirements() -> list[str]:
         f"tokenizers=={tokenizers.__version__}",
         "safetensors",
     ]
-
-
-def flatten_metrics(metrics: dict, prefix: str = "") -> dict[str, float]:
-    """Numeric leaves of a nested metrics dict as `a.b` keys (lists such as examples are skipped)."""
-    flat: dict[str, float] = {}
-    for key, value in metrics.items():
-        if isinstance(value, dict):
-            flat.update(flatten_metrics(value, f"{prefix}{key}."))
-        elif isinstance(value, (int, float)) and not isinstance(value, bool):
-            flat[f"{prefix}{key}"] = float(value)
-    return flat
 
 
 def version_tags(metrics: dict, lineage: dict) -> dict[str, str]:

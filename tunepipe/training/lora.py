@@ -20,6 +20,7 @@ from pathlib import Path
 from tunepipe import artifacts
 from tunepipe.config import Config
 from tunepipe.errors import TunepipeError
+from tunepipe.tracking import log_metrics
 from tunepipe.training.data import Example, collate, encode_frame
 
 SUMMARY_FILE = "finetune_summary.json"
@@ -61,7 +62,7 @@ def finetune(cfg: Config, train_dir: str, val_dir: str, out_dir: str, digest: st
         "base_model": cfg.model.base,
     }
     (Path(out_dir) / SUMMARY_FILE).write_text(json.dumps(result, indent=2))
-    _log_metrics({"seconds": result["seconds"], "truncated_rows": setup.truncated})
+    log_metrics({"seconds": result["seconds"], "truncated_rows": setup.truncated})
     return result
 
 
@@ -144,7 +145,7 @@ def train(cfg: Config, setup: Setup) -> dict:
     scheduler = get_linear_schedule_with_warmup(optimizer, warmup, t.max_steps)
     batches = _batches(setup.train, t.batch_size, t.seed)
     val_start = _val_loss(model, setup)
-    _log_metrics({"val_loss": val_start}, step=0)
+    log_metrics({"val_loss": val_start}, step=0)
     model.train()
     losses, tokens, elapsed = [], 0, 0.0
     for step in range(1, t.max_steps + 1):
@@ -166,13 +167,13 @@ def train(cfg: Config, setup: Setup) -> dict:
         if step % max(1, t.max_steps // 50) == 0 or step == t.max_steps:
             print(f"step {step}/{t.max_steps}  loss {step_loss:.4f}  lr {scheduler.get_last_lr()[0]:.2e}  "
                   f"{step_tokens / seconds:.0f} tok/s", flush=True)
-        _log_metrics(
+        log_metrics(
             {"train_loss": step_loss, "learning_rate": scheduler.get_last_lr()[0],
              "tokens_per_s": step_tokens / seconds}, step=step,
         )
     val_end = _val_loss(model, setup)
     print(f"validation loss {val_start:.4f} -> {val_end:.4f}", flush=True)
-    _log_metrics({"val_loss": val_end}, step=t.max_steps)
+    log_metrics({"val_loss": val_end}, step=t.max_steps)
     tail = losses[-max(1, len(losses) // 5):]
     return {
         "steps": t.max_steps,
@@ -232,10 +233,3 @@ def log_params(cfg: Config, setup: Setup, digest: str) -> None:
         "seed": t.seed, "max_seq_len": cfg.model.max_seq_len, "train_rows": len(setup.train),
         "val_rows": len(setup.val), "trainable_params": sum(p.numel() for p in setup.model.parameters() if p.requires_grad),
     })
-
-
-def _log_metrics(metrics: dict, step: int | None = None) -> None:
-    import mlflow
-
-    if mlflow.active_run() is not None:
-        mlflow.log_metrics({k: float(v) for k, v in metrics.items() if v is not None}, step=step)
