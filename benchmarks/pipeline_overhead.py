@@ -38,7 +38,8 @@ def make_config(root: Path, n: int):
 
 def run_direct(cfg) -> float:
     """Every stage function once, in order, in this process (one Spark session, one MLflow client)."""
-    from tunepipe.data_quality.clean import clean_and_dedup
+    from tunepipe.data_quality.clean import clean_records
+    from tunepipe.data_quality.dedup import deduplicate
     from tunepipe.data_quality.ingest import ingest
     from tunepipe.data_quality.split import split_dataset
     from tunepipe.evaluation.evaluate import evaluate
@@ -54,8 +55,9 @@ def run_direct(cfg) -> float:
     start = time.perf_counter()
     setup_mlflow(cfg)
     up = {"ingest": ingest(cfg, str(d / "records"), str(d / "quarantine"))}
-    up["clean"] = clean_and_dedup(cfg, str(d / "records"), str(d / "cleaned"))
-    up["pii"] = redact_pii(cfg, str(d / "cleaned"), str(d / "redacted"))
+    up["clean"] = clean_records(cfg, str(d / "records"), str(d / "cleaned"), str(d / "removed_clean"))
+    up["dedup"] = deduplicate(cfg, str(d / "cleaned"), str(d / "deduped"), str(d / "removed_dedup"))
+    up["pii"] = redact_pii(cfg, str(d / "deduped"), str(d / "redacted"))
     review = write_review_report(cfg, str(d / "redacted"), str(d / "r.html"), str(d / "r.md"), up)
     approval = gate(cfg, review["digest"])
     split_dataset(cfg, str(d / "redacted"), str(d / "train"), str(d / "val"), str(d / "test"), review["digest"])

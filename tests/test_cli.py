@@ -66,12 +66,16 @@ def test_approve_reject_and_review_through_the_cli(tmp_path):
     assert f"approved {digest} by alice" in result.output
     listed = runner.invoke(app, ["review", "list", "--config", config])
     assert "abababababab" in listed.output and "approved" in listed.output
-    shown = runner.invoke(app, ["review", "show", digest[:12], "--config", config])
+    shown = runner.invoke(app, ["review", "show", digest[:12], "--json", "--config", config])
     assert shown.exit_code == 0, shown.output
     assert json.loads(shown.output[: shown.output.rindex("}") + 1])["reviewer"] == "alice"
+    summary = runner.invoke(app, ["review", "show", digest[:12], "--config", config])
+    assert "APPROVED by alice" in summary.output and "has not run for this digest" in summary.output
     rejected = runner.invoke(app, ["reject", digest, "--reviewer", "bob", "--reason", "contains secrets",
                                    "--config", config])
     assert rejected.exit_code == 0 and "rejected" in rejected.output
+    audit = runner.invoke(app, ["review", "audit", "--config", config])
+    assert audit.exit_code == 0 and "audit log intact: 2 entries" in audit.output, audit.output
 
 
 def test_approve_needs_a_reviewer_and_a_known_digest(tmp_path):

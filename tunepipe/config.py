@@ -28,9 +28,52 @@ class ProjectConfig(_Section):
 
 class DataConfig(_Section):
     paths: list[str] = Field(min_length=1)
+    max_quarantine_rate: float = Field(default=0.05, ge=0.0, le=1.0)
+    field_map: dict[str, str] = Field(
+        default_factory=dict,
+        description="known field -> the name your records use, e.g. {prompt: query, completion: reply}",
+    )
+
+
+DEFAULT_BOILERPLATE = [
+    r"(?i)^sent from my (iphone|ipad|android|mobile device|phone)\.?$",
+    r"(?i)^(this (e-?mail|message) (and any attachments )?(is|are|may be) confidential).*$",
+    r"(?i)^(to )?unsubscribe\b.*$",
+    r"(?i)^-{2,}\s*(original message|forwarded message)\s*-{2,}$",
+    r"(?i)^(click here|view (this|it) in your browser)\b.*$",
+]
+
+
+class CleanConfig(_Section):
+    strip_html: bool = True
+    boilerplate_patterns: list[str] = Field(default_factory=lambda: list(DEFAULT_BOILERPLATE))
     min_chars: int = Field(default=2, ge=1)
     max_chars: int = Field(default=8000, ge=16)
-    max_quarantine_rate: float = Field(default=0.05, ge=0.0, le=1.0)
+    min_tokens: int = Field(default=2, ge=0)
+    max_tokens: int | None = Field(default=None, ge=1)
+    max_repeated_line_fraction: float = Field(default=0.3, ge=0.0, le=1.0)
+    max_repeated_ngram_fraction: float = Field(default=0.2, ge=0.0, le=1.0)
+    repeated_ngram_size: int = Field(default=10, ge=2)
+    max_symbol_word_ratio: float = Field(default=0.5, ge=0.0)
+    languages: list[str] | None = None
+    min_language_chars: int = Field(default=40, ge=1)
+    min_language_confidence: float = Field(default=0.8, ge=0.0, le=1.0)
+
+
+class DedupConfig(_Section):
+    exact: bool = True
+    near: bool = True
+    near_threshold: float = Field(default=0.85, gt=0.0, le=1.0)
+    group_threshold: float | None = Field(default=0.7, gt=0.0, le=1.0)
+    shingle_size: int = Field(default=5, ge=1)
+    num_hash_tables: int = Field(default=8, ge=1)
+    report_clusters: int = Field(default=10, ge=0)
+
+    @model_validator(mode="after")
+    def _group_below_near(self) -> "DedupConfig":
+        if self.group_threshold is not None and self.group_threshold > self.near_threshold:
+            raise ValueError("dedup.group_threshold must be <= dedup.near_threshold")
+        return self
 
 
 class SparkConfig(_Section):
@@ -38,6 +81,25 @@ class SparkConfig(_Section):
     remote: str | None = None
     driver_memory: str = "2g"
     conf: dict[str, str] = Field(default_factory=dict)
+
+
+class CustomRecognizer(_Section):
+    name: str
+    entity: str
+    patterns: list[str] = Field(default_factory=list)
+    deny_list: list[str] = Field(default_factory=list)
+    context: list[str] = Field(default_factory=list)
+    score: float = Field(default=0.6, ge=0.0, le=1.0)
+
+    @model_validator(mode="after")
+    def _has_something(self) -> "CustomRecognizer":
+        if not self.patterns and not self.deny_list:
+            raise ValueError(f"custom recognizer {self.name!r} needs patterns or a deny_list")
+        return self
+
+
+PiiAction = Literal["placeholder", "mask", "hash", "drop"]
+ScreenAction = Literal["drop", "quarantine", "flag"]
 
 
 class PiiConfig(_Section):
@@ -50,11 +112,41 @@ class PiiConfig(_Section):
         ]
     )
     score_threshold: float = Field(default=0.4, ge=0.0, le=1.0)
+    thresholds: dict[str, float] = Field(default_factory=dict, description="per-entity score thresholds")
     allow_list: list[str] = Field(default_factory=list)
+    custom_recognizers: list[CustomRecognizer] = Field(default_factory=list)
+    default_action: PiiAction = "placeholder"
+    actions: dict[str, PiiAction] = Field(default_factory=dict, description="entity type -> action")
+    mask_char: str = Field(default="*", min_length=1, max_length=1, description="character for `mask`")
+    salt_env: str = Field(default="TUNEPIPE_PII_SALT", description="env var holding the salt for `hash`")
+    chunk_chars: int = Field(default=5000, ge=200)
+    max_text_chars: int = Field(default=1_000_000, ge=1000)
+
+
+class ScreenConfig(_Section):
+    enabled: bool = True
+    action: ScreenAction = "quarantine"
+
+
+class BlockedTermsConfig(ScreenConfig):
+    terms: list[str] = Field(default_factory=list)
+
+
+class ToxicityConfig(ScreenConfig):
+    threshold: float = Field(default=0.5, ge=0.0, le=1.0)
+
+
+class RaiConfig(_Section):
+    secrets: ScreenConfig = Field(default_factory=ScreenConfig)
+    toxicity: ToxicityConfig = Field(default_factory=lambda: ToxicityConfig(action="flag"))
+    blocked_terms: BlockedTermsConfig = Field(default_factory=BlockedTermsConfig)
 
 
 class ApprovalConfig(_Section):
     mode: Literal["stop", "wait", "demo"] = "stop"
+    four_eyes: bool = False
+    launched_by: str | None = Field(default=None, description="who launched the run (default: $USER)")
+    audit_log: str | None = Field(default=None, description="append-only JSONL (default: <data_dir>/audit.jsonl)")
     demo_reviewer: str = "demo-reviewer (auto-approved by the demo config)"
     poll_interval_s: float = Field(default=30.0, gt=0)
     timeout_s: float = Field(default=3600.0, ge=0)
@@ -65,6 +157,8 @@ class SplitConfig(_Section):
     validation: float = Field(default=0.1, ge=0, lt=1)
     test: float = Field(default=0.1, gt=0, lt=1)
     salt: str = "tunepipe-split-v1"
+    stratify_by: Literal["none", "source", "shape"] = "none"
+    fixed_test_dir: str | None = None
 
     @model_validator(mode="after")
     def _sums_to_one(self) -> "SplitConfig":
@@ -87,17 +181,67 @@ class LoraConfig(_Section):
     target_modules: list[str] = Field(default_factory=lambda: ["q_proj", "v_proj"])
 
 
+class QloraConfig(_Section):
+    quant_type: Literal["nf4", "fp4"] = "nf4"
+    double_quant: bool = True
+
+
+class PtuningConfig(_Section):
+    num_virtual_tokens: int = Field(default=20, ge=1)
+    encoder_hidden_size: int = Field(default=128, ge=1)
+
+
+class PromptTuningConfig(_Section):
+    num_virtual_tokens: int = Field(default=20, ge=1)
+    init_text: str | None = Field(
+        default=None, description="initialise the virtual tokens from this text's embeddings (default: random)"
+    )
+
+
+PROMPT_METHODS = ("ptuning", "prompt_tuning")
+RESUME_HELP = "auto (continue from the latest checkpoint in checkpoint_dir), never (start over), or a checkpoint dir"
+
+
 class TrainingConfig(_Section):
-    method: Literal["lora"] = "lora"
+    method: Literal["lora", "qlora", "ptuning", "prompt_tuning", "sft"] = "lora"
     lora: LoraConfig = Field(default_factory=LoraConfig)
+    qlora: QloraConfig = Field(default_factory=QloraConfig)
+    ptuning: PtuningConfig = Field(default_factory=PtuningConfig)
+    prompt_tuning: PromptTuningConfig = Field(default_factory=PromptTuningConfig)
     max_steps: int = Field(default=30, ge=1)
     learning_rate: float = Field(default=1e-3, gt=0)
+    lr_scheduler: Literal["linear", "cosine", "constant_with_warmup"] = "linear"
+    weight_decay: float = Field(default=0.0, ge=0)
+    max_grad_norm: float = Field(default=1.0, gt=0)
     batch_size: int = Field(default=4, ge=1)
     gradient_accumulation_steps: int = Field(default=1, ge=1)
     warmup_ratio: float = Field(default=0.1, ge=0, lt=1)
     seed: int = 42
     max_train_samples: int | None = Field(default=None, ge=1)
     max_val_rows: int = Field(default=64, ge=1)
+    loss_on: Literal["answer", "all"] = Field(default="answer", description="tokens the training loss covers")
+    packing: bool = Field(default=False, description="padding-free batches: each batch flattened into one row")
+    gradient_checkpointing: bool = False
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
+    eval_every: int | None = Field(default=None, ge=1, description="validation loss every N steps")
+    early_stopping_patience: int | None = Field(default=None, ge=1, description="evaluations without improvement")
+    checkpoint_every: int | None = Field(default=None, ge=1)
+    checkpoint_dir: str | None = Field(default=None, description="default: <out_dir>/checkpoints")
+    keep_checkpoints: int = Field(default=2, ge=1)
+    resume: str = Field(default="auto", min_length=1, description=RESUME_HELP)
+    merge: bool = Field(default=True, description="also write <out_dir>/merged for LoRA/QLoRA")
+    system_metrics_interval_s: float | None = Field(default=10.0, gt=0)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "TrainingConfig":
+        if self.packing and self.method in PROMPT_METHODS:
+            raise ValueError(
+                f"training.packing is not supported with method={self.method}: the virtual tokens are prepended "
+                "to every row, so packed sequences would share them; set training.packing=false"
+            )
+        if self.early_stopping_patience and not self.eval_every:
+            raise ValueError("training.early_stopping_patience needs training.eval_every (validation every N steps)")
+        return self
 
 
 class GateConfig(_Section):
@@ -152,6 +296,8 @@ class GpuPoolConfig(_Section):
 
 class ClusterConfig(_Section):
     image: str = "ghcr.io/tunepipe/tunepipe:0.1.0"
+    pii_salt_secret: str = Field(default="tunepipe-pii-salt",
+                                 description="Kubernetes Secret with key `salt`, mounted as pii.salt_env")
     step_cpu: str = "2"
     step_memory: str = "8G"
     training: GpuPoolConfig = Field(default_factory=GpuPoolConfig)
@@ -161,7 +307,10 @@ class Config(_Section):
     project: ProjectConfig = Field(default_factory=ProjectConfig)
     data: DataConfig
     spark: SparkConfig = Field(default_factory=SparkConfig)
+    clean: CleanConfig = Field(default_factory=CleanConfig)
+    dedup: DedupConfig = Field(default_factory=DedupConfig)
     pii: PiiConfig = Field(default_factory=PiiConfig)
+    rai: RaiConfig = Field(default_factory=RaiConfig)
     approval: ApprovalConfig = Field(default_factory=ApprovalConfig)
     split: SplitConfig = Field(default_factory=SplitConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)
@@ -241,6 +390,8 @@ def resolve_paths(cfg: Config, base: Path) -> Config:
     cfg = cfg.model_copy(deep=True)
     cfg.data.paths = [absolute(p) for p in cfg.data.paths]
     cfg.project.data_dir = absolute(cfg.project.data_dir)
+    if cfg.split.fixed_test_dir:
+        cfg.split.fixed_test_dir = absolute(cfg.split.fixed_test_dir)
     if _is_local_path(cfg.model.base):
         cfg.model.base = absolute(cfg.model.base)
     return cfg

@@ -25,6 +25,7 @@ def print_run_summary(console: Console, cfg: Config, result) -> None:
     review = s.get("review", {})
     up = review.get("upstream", {})
     ingest, clean, pii = up.get("ingest", {}), up.get("clean", {}), up.get("pii", {})
+    dedup = up.get("dedup", {})
     gate, approval = s.get("eval_gate", {}), s.get("approval_gate", {})
     reg, smoke = s.get("register", {}), s.get("serve_smoke", {})
 
@@ -32,7 +33,8 @@ def print_run_summary(console: Console, cfg: Config, result) -> None:
     console.print(f"dataset digest   {review.get('digest', '?')}")
     console.print(f"rows             input {ingest.get('input_rows', '?')}, quarantined "
                   f"{ingest.get('quarantined', '?')}, filtered {sum(clean.get('filtered', {}).values())}, "
-                  f"exact duplicates {clean.get('exact_duplicates', '?')}, kept {clean.get('kept', '?')}, "
+                  f"duplicates {dedup.get('exact_duplicates', '?')} exact + {dedup.get('near_duplicates', '?')} "
+                  f"near, kept {dedup.get('kept', '?')}, "
                   f"rows with PII redacted {pii.get('rows_with_pii', '?')}")
     split = s.get("evaluate", {}).get("split") or {}
     if split:

@@ -15,11 +15,23 @@ os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
 from tunepipe.config import Config  # noqa: E402
 
 
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory) -> Path:
+    """A tiny real model + tokenizer: the clean stage counts tokens with it (no GGUF conversion)."""
+    from tunepipe.training.tiny import build_tiny_model
+
+    return Path(build_tiny_model(tmp_path_factory.mktemp("tiny-model")))
+
+
 @pytest.fixture
-def make_cfg(tmp_path):
-    def make(paths: list, **data) -> Config:
+def make_cfg(tmp_path, tiny_model_dir):
+    """make_cfg(paths, **data_keys, sections={...}): a Config on a temp data dir with the tiny model."""
+    def make(paths: list, sections: dict | None = None, **data) -> Config:
         raw = {"data": {"paths": [str(p) for p in paths], **data},
-               "project": {"data_dir": str(tmp_path / "project")}}
+               "project": {"data_dir": str(tmp_path / "project")},
+               "model": {"base": str(tiny_model_dir)}}
+        for name, values in (sections or {}).items():
+            raw.setdefault(name, {}).update(values)
         return Config.model_validate(raw)
 
     return make

@@ -1,4 +1,4 @@
-"""The demo data: generated deterministically, and ingest -> clean -> split over it adds up."""
+"""The demo data: generated deterministically, and ingest -> clean -> dedup -> split over it adds up."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import json
 from pathlib import Path
 
 from tunepipe import artifacts
-from tunepipe.data_quality.clean import clean_and_dedup
+from tunepipe.data_quality.clean import clean_records
+from tunepipe.data_quality.dedup import deduplicate
 from tunepipe.data_quality.ingest import ingest
 from tunepipe.data_quality.split import split_dataset
 from tunepipe.digest import pandas_digest
@@ -43,17 +44,19 @@ def test_pipeline_stages_over_demo_data(spark, tmp_path, make_cfg):
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
     with mlflow.start_run() as run:
         ing = ingest(cfg, str(tmp_path / "records"), str(tmp_path / "quarantine"))
-        cln = clean_and_dedup(cfg, str(tmp_path / "records"), str(tmp_path / "clean"))
-        digest = pandas_digest(artifacts.read_parquet_dir(tmp_path / "clean"))
-        spl = split_dataset(cfg, str(tmp_path / "clean"), *(str(tmp_path / s) for s in ("tr", "va", "te")), digest)
+        cln = clean_records(cfg, str(tmp_path / "records"), str(tmp_path / "clean"), str(tmp_path / "rm1"))
+        ded = deduplicate(cfg, str(tmp_path / "clean"), str(tmp_path / "dedup"), str(tmp_path / "rm2"))
+        digest = pandas_digest(artifacts.read_parquet_dir(tmp_path / "dedup"))
+        spl = split_dataset(cfg, str(tmp_path / "dedup"), *(str(tmp_path / s) for s in ("tr", "va", "te")), digest)
 
     assert ing["input_rows"] == 3000 and ing["quarantine_reasons"] == MALFORMED
     assert ing["valid_rows"] == 3000 - 13
-    assert cln["input_rows"] == ing["valid_rows"]
-    assert cln["kept"] + sum(cln["filtered"].values()) + cln["exact_duplicates"] == cln["input_rows"]
-    assert cln["exact_duplicates"] == 90
-    assert spl["train"] + spl["validation"] + spl["test"] == cln["kept"]
-    assert spl["train"] > 0.7 * cln["kept"] and spl["test"] > 0.05 * cln["kept"]
+    assert cln["input_rows"] == ing["valid_rows"] and cln["filtered"] == {}
+    assert ded["input_rows"] == cln["kept"]
+    assert ded["kept"] + ded["exact_duplicates"] + ded["near_duplicates"] == ded["input_rows"]
+    assert ded["exact_duplicates"] == 90 and 0 < ded["near_duplicates"] <= 90
+    assert spl["train"] + spl["validation"] + spl["test"] == ded["kept"]
+    assert spl["train"] > 0.7 * ded["kept"] and spl["test"] > 0.05 * ded["kept"]
     metrics = mlflow.get_run(run.info.run_id).data.metrics
     assert metrics["ingest.quarantined"] == 13 and metrics["ingest.quarantine_reasons.malformed_json"] == 4
     assert metrics["clean.kept"] == cln["kept"] and metrics["split.test_rows"] == spl["test"]

@@ -53,7 +53,7 @@ def test_only_the_training_step_gets_gpus(tmp_path):
 def test_every_step_runs_in_the_project_image_without_pip_installs(tmp_path):
     _, spec, _ = _compile(tmp_path)
     executors = spec["deploymentSpec"]["executors"]
-    assert len(executors) == 12
+    assert len(executors) == 14
     for executor in executors.values():
         assert executor["container"]["image"] == "registry.example.com/ml/tunepipe:1.2.3"
         assert "pip install" not in " ".join(executor["container"]["command"])
@@ -75,3 +75,25 @@ def test_register_and_serve_sit_behind_the_eval_gate(tmp_path):
     assert "eval-gate-op" in condition["triggerPolicy"]["condition"]
     assert "register-op" not in tasks and "serve-smoke-op" not in tasks
     assert not tasks["approval-gate-op"].get("cachingOptions", {}).get("enableCache", False)
+
+
+def test_data_stages_are_wired_clean_dedup_data_card_pii(tmp_path):
+    _, spec, _ = _compile(tmp_path)
+    tasks = spec["root"]["dag"]["tasks"]
+    assert "clean-op" in tasks["dedup-op"]["dependentTasks"]
+    assert "dedup-op" in tasks["pii-op"]["dependentTasks"]
+    assert {"dedup-op", "data-card-op"} <= set(tasks["review-op"]["dependentTasks"])
+    assert not tasks["data-card-op"].get("cachingOptions", {}).get("enableCache", False)
+    outputs = spec["components"]["comp-data-card-op"]["outputDefinitions"]["artifacts"]
+    assert outputs["card"]["artifactType"]["schemaTitle"] == "system.HTML"
+    assert outputs["card_md"]["artifactType"]["schemaTitle"] == "system.Markdown"
+    assert "nemo" in spec["components"]["comp-split-op"]["outputDefinitions"]["artifacts"]
+
+
+def test_pii_salt_comes_from_a_kubernetes_secret_only_when_hashing(tmp_path):
+    _, _, platform = _compile(tmp_path)
+    assert "exec-pii-op" not in platform["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
+    _, _, platform = _compile(tmp_path, OVERRIDES + ["pii.actions={PERSON: hash}"])
+    pii = platform["platforms"]["kubernetes"]["deploymentSpec"]["executors"]["exec-pii-op"]
+    assert pii["secretAsEnv"][0]["secretName"] == "tunepipe-pii-salt"
+    assert pii["secretAsEnv"][0]["keyToEnv"] == [{"secretKey": "salt", "envVar": "TUNEPIPE_PII_SALT"}]

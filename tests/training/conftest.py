@@ -71,6 +71,12 @@ def splits(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    """One project data dir (one MLflow store) per test module: creating a store takes seconds."""
+    return tmp_path_factory.mktemp("data")
+
+
+@pytest.fixture(scope="module")
 def make_cfg(tiny_base):
     """Factory: make_cfg(data_dir, section={...}) -> a Config with the tiny base model."""
     return lambda data_dir, **sections: make_config(data_dir, tiny_base, **sections)
@@ -91,3 +97,32 @@ def approver():
 @pytest.fixture(scope="module")
 def split_writer():
     return write_split
+
+
+def finetune_in_stage_run(cfg, splits, out_dir) -> tuple[dict, str]:
+    """Approve the split's digest and fine-tune inside an MLflow stage run, as the component does."""
+    from tunepipe.tracking import stage_run
+    from tunepipe.training.peft_backend import finetune
+
+    train_dir, val_dir, digest = splits
+    approve(cfg, digest)
+    with stage_run(cfg, "finetune") as run:
+        result = finetune(cfg, train_dir, val_dir, str(out_dir), digest)
+    return result, run.info.run_id
+
+
+@pytest.fixture(scope="module")
+def run_finetune():
+    """run_finetune(cfg, splits, out_dir) -> (summary, stage run id)."""
+    return finetune_in_stage_run
+
+
+@pytest.fixture
+def no_weights(monkeypatch):
+    """Fail the test if fine-tuning gets as far as loading model weights."""
+    from tunepipe.training import methods
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("model weights were loaded before the bad input was caught")
+
+    monkeypatch.setattr(methods, "load_base", refuse)

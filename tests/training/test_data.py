@@ -55,3 +55,25 @@ def test_collate_pads_right_and_ignores_padding(tmp_path, make_cfg, tokenizer):
     assert batch["input_ids"].shape == (2, len(b.input_ids))
     assert batch["attention_mask"][0].sum() == n and (batch["labels"][0, n:] == IGNORE).all()
     assert (batch["input_ids"][0, n:] == tokenizer.pad_token_id).all()
+
+
+def test_loss_on_every_token_labels_the_prompt_too(tmp_path, make_cfg, tokenizer):
+    cfg = make_cfg(tmp_path)
+    record = {"prompt": "What colour is item 1?", "response": "green"}
+    answer_only, every = encode_record(cfg, tokenizer, record, 64), encode_record(cfg, tokenizer, record, 64, False)
+    assert every.input_ids == answer_only.input_ids and every.labels == every.input_ids
+    assert _answer(tokenizer, answer_only) == "green<|im_end|>\n"
+
+
+def test_a_flattened_batch_is_one_row_with_positions_restarting_per_example(tmp_path, make_cfg, tokenizer):
+    from tunepipe.training.data import Batcher, flatten, real_tokens
+
+    cfg = make_cfg(tmp_path)
+    a = encode_record(cfg, tokenizer, {"prompt": "Hi?", "response": "red"}, 64)
+    b = encode_record(cfg, tokenizer, {"prompt": "What colour is item 3?", "response": "yellow"}, 64)
+    batch = flatten([a, b])
+    n, m = len(a.input_ids), len(b.input_ids)
+    assert batch["input_ids"][0].tolist() == a.input_ids + b.input_ids and "attention_mask" not in batch
+    assert batch["position_ids"][0].tolist() == list(range(n)) + list(range(m))
+    assert batch["labels"][0, n] == IGNORE
+    assert real_tokens(batch) == real_tokens(Batcher(tokenizer.pad_token_id, False)([a, b])) == n + m

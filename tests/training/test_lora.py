@@ -1,4 +1,4 @@
-"""LoRA fine-tuning on the tiny model: it learns, and it refuses unapproved or mismatched data."""
+"""LoRA fine-tuning on the tiny model: it learns, logs to MLflow, and refuses unapproved or mismatched data."""
 
 from __future__ import annotations
 
@@ -11,18 +11,12 @@ from tunepipe.errors import TunepipeError
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory, make_cfg, approver, splits):
+def trained(tmp_path_factory, make_cfg, run_finetune, splits):
     """One real fine-tune inside an MLflow stage run, shared by the assertions below."""
-    from tunepipe.tracking import stage_run
-    from tunepipe.training.lora import finetune
-
     root = tmp_path_factory.mktemp("trained")
-    cfg = make_cfg(root / "data")
-    train_dir, val_dir, digest = splits
-    approver(cfg, digest)
-    with stage_run(cfg, "finetune") as run:
-        result = finetune(cfg, train_dir, val_dir, str(root / "model"), digest)
-    return cfg, result, root / "model", run.info.run_id
+    cfg = make_cfg(root / "data", training={"system_metrics_interval_s": 0.5})
+    result, run_id = run_finetune(cfg, splits, root / "model")
+    return cfg, result, root / "model", run_id
 
 
 def test_finetune_lowers_validation_loss(trained):
@@ -64,16 +58,36 @@ def test_finetune_logs_params_and_per_step_metrics(trained):
     _, result, _, run_id = trained
     client = mlflow.MlflowClient()
     run = client.get_run(run_id)
-    assert run.data.params["lora_r"] == "8" and run.data.params["max_steps"] == "30"
-    history = client.get_metric_history(run_id, "train_loss")
-    assert [m.step for m in history] == list(range(1, 31))
+    params = run.data.params
+    assert params["training.lora.r"] == "8" and params["training.max_steps"] == "30"
+    assert params["training.method"] == "lora" and params["precision_resolved"] == "fp32"
+    assert int(params["trainable_params"]) == result["trainable_params"] > 0
+    assert "keep the whole prompt" in params["truncation_policy"]
+    for name in ("train_loss", "learning_rate", "grad_norm", "tokens_per_s"):
+        assert [m.step for m in client.get_metric_history(run_id, name)] == list(range(1, 31)), name
     lr = [m.value for m in sorted(client.get_metric_history(run_id, "learning_rate"), key=lambda m: m.step)]
     assert lr[0] < lr[2] and lr[-1] < lr[2]
+    assert all(m.value > 0 for m in client.get_metric_history(run_id, "tokens_per_s"))
     assert run.data.metrics["val_loss"] == pytest.approx(result["val_loss"])
+    assert any(key.startswith("system/cpu_utilization") for key in run.data.metrics)
+
+
+def test_finetune_logs_the_resolved_config(trained, tmp_path):
+    import mlflow
+
+    cfg, _, _, run_id = trained
+    path = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path="config/resolved_config.json",
+                                               dst_path=str(tmp_path))
+    assert json.loads(Path(path).read_text()) == json.loads(cfg.to_json())
+
+
+def test_default_checkpoints_are_removed_after_success(trained):
+    _, result, model_dir, _ = trained
+    assert not (model_dir / "checkpoints").exists() and result["resumed_from_step"] == 0
 
 
 def test_refuses_an_unapproved_digest(tmp_path, make_cfg, splits):
-    from tunepipe.training.lora import finetune
+    from tunepipe.training.peft_backend import finetune
 
     train_dir, val_dir, digest = splits
     with pytest.raises(TunepipeError, match="approv"):
@@ -82,7 +96,7 @@ def test_refuses_an_unapproved_digest(tmp_path, make_cfg, splits):
 
 
 def test_refuses_a_split_whose_digest_is_not_the_approved_one(tmp_path, make_cfg, approver, splits, split_writer):
-    from tunepipe.training.lora import finetune
+    from tunepipe.training.peft_backend import finetune
 
     cfg = make_cfg(tmp_path / "data")
     _, val_dir, digest = splits
@@ -92,16 +106,3 @@ def test_refuses_a_split_whose_digest_is_not_the_approved_one(tmp_path, make_cfg
         finetune(cfg, other, val_dir, str(tmp_path / "model"), digest)
     assert "f" * 64 in str(err.value) and digest in str(err.value) and "split" in str(err.value)
     assert not (tmp_path / "model").exists()
-
-
-def test_missing_lora_target_module_names_the_real_layers(tmp_path, make_cfg, approver, splits):
-    from tunepipe.training.lora import finetune
-
-    cfg = make_cfg(tmp_path / "data", training={"lora": {"target_modules": ["q_proj", "c_attn"]}})
-    train_dir, val_dir, digest = splits
-    approver(cfg, digest)
-    with pytest.raises(TunepipeError) as err:
-        finetune(cfg, train_dir, val_dir, str(tmp_path / "model"), digest)
-    message = str(err.value)
-    assert "c_attn" in message and "training.lora.target_modules" in message
-    assert "v_proj" in message and "down_proj" in message

@@ -9,12 +9,12 @@ from tunepipe.components.image import IMAGE
 
 
 @dsl.component(base_image=IMAGE, install_kfp_package=False)
-def pii_op(config: str, cleaned: Input[Dataset], redacted: Output[Dataset]) -> str:
-    """Find personal data with Presidio and redact it; the output carries the dataset digest."""
+def pii_op(config: str, cleaned: Input[Dataset], redacted: Output[Dataset], removed: Output[Dataset]) -> str:
+    """Find personal data, secrets and blocked content; redact, drop or quarantine by policy."""
     from tunepipe.components.runtime import run_stage
     from tunepipe.rai.pii import redact_pii
 
-    return run_stage(config, "pii", lambda cfg: redact_pii(cfg, cleaned.path, redacted.path))
+    return run_stage(config, "pii", lambda cfg: redact_pii(cfg, cleaned.path, redacted.path, removed.path))
 
 
 @dsl.component(base_image=IMAGE, install_kfp_package=False)
@@ -23,6 +23,7 @@ def review_op(
     parent_run_id: str,
     ingest_summary: str,
     clean_summary: str,
+    dedup_summary: str,
     pii_summary: str,
     redacted: Input[Dataset],
     report: Output[HTML],
@@ -36,7 +37,8 @@ def review_op(
     from tunepipe.rai.review import write_review_report
 
     upstream = {k: json.loads(v) for k, v in
-                {"ingest": ingest_summary, "clean": clean_summary, "pii": pii_summary}.items()}
+                {"ingest": ingest_summary, "clean": clean_summary, "dedup": dedup_summary,
+                 "pii": pii_summary}.items()}
     summary = run_stage(
         config,
         "review",

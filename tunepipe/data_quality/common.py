@@ -16,3 +16,7 @@ def read_dataset(spark, dataset_dir: str | Path, what: str = "input dataset"):
             "(or point at its output directory)"
         )
     return spark.read.parquet(str(dataset_dir))
+
+
+REMOVED_COLUMNS = ["record_id", "source", "source_line", "stage", "reason", "detail", "prompt", "context", "response"]
+"""Columns of a stage's `removed` table: every row a stage drops, with why, so nothing is lost."""

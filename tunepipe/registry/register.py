@@ -30,6 +30,13 @@ def register_model(cfg: Config, model_dir: str | Path, metrics: dict, lineage: d
 
     merged = Path(model_dir) / "merged"
     if not (merged / "config.json").is_file():
+        if (Path(model_dir) / "adapter" / "adapter_config.json").is_file():
+            raise TunepipeError(
+                f"{model_dir} holds a PEFT adapter but no merged model (training.method={cfg.training.method}"
+                f"{', training.merge=false' if cfg.training.method in ('lora', 'qlora') else ''}): the registry and "
+                "the serving engines take merged weights. P-tuning and prompt tuning cannot be merged; use "
+                "lora, qlora or sft (with training.merge=true) for a model to register"
+            )
         raise TunepipeError(f"{merged} holds no model: run the fine-tune stage first (it writes merged/)")
     check_alias(cfg.registry.alias)
     tracking.setup_mlflow(cfg)
@@ -118,12 +125,12 @@ def version_tags(metrics: dict, lineage: dict) -> dict[str, str]:
 
 def model_card(cfg: Config, name: str, version: str, metrics: dict, lineage: dict) -> str:
     """The Markdown model card: what the model is, what it was trained on, how it scored."""
+    from tunepipe.training.methods import describe
+
     lines = [
         f"# {name} v{version}",
         "",
-        f"Fine-tuned from `{cfg.model.base}` with {cfg.training.method.upper()} "
-        f"(r={cfg.training.lora.r}, alpha={cfg.training.lora.alpha}, "
-        f"targets={', '.join(cfg.training.lora.target_modules)}, {cfg.training.max_steps} steps).",
+        f"Fine-tuned from `{cfg.model.base}` with {describe(cfg)}.",
         "",
         "## Evaluation (held-out test split)",
         "",

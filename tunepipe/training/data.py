@@ -2,7 +2,9 @@
 
 A record (prompt, optional context, response) becomes the messages [system?, user, assistant]; the
 user turn carries the context as "Context:\\n...\\n\\nQuestion: ...". Labels are -100 everywhere
-except the assistant answer (and the template's end-of-turn tokens), so the loss is answer-only.
+except the assistant answer (and the template's end-of-turn tokens), so the loss is answer-only
+(training can opt into every token with `training.loss_on=all`; validation and evaluation stay
+answer-only).
 """
 
 from __future__ import annotations
@@ -12,6 +14,9 @@ from dataclasses import dataclass
 from tunepipe.config import Config
 
 IGNORE = -100
+TRUNCATION_POLICY = (
+    "keep the whole prompt and cut the answer at model.max_seq_len; drop a row whose prompt alone fills it"
+)
 
 
 @dataclass
@@ -37,8 +42,9 @@ def prompt_text(tokenizer, messages: list[dict]) -> str:
     return tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
 
 
-def encode_record(cfg: Config, tokenizer, record: dict, max_len: int) -> Example | None:
-    """Token ids and answer-only labels, cut to `max_len`; None when no answer token would remain."""
+def encode_record(cfg: Config, tokenizer, record: dict, max_len: int, answer_only: bool = True) -> Example | None:
+    """Token ids and labels (answer-only, or every token), cut to `max_len`; None when no answer token
+    would remain."""
     messages = prompt_messages(cfg, record["prompt"], record.get("context"))
     prompt = prompt_text(tokenizer, messages)
     full = tokenizer.apply_chat_template(
@@ -49,17 +55,19 @@ def encode_record(cfg: Config, tokenizer, record: dict, max_len: int) -> Example
     prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
     answer_ids = tokenizer(full[len(prompt):], add_special_tokens=False)["input_ids"]
     ids = prompt_ids + answer_ids
-    labels = [IGNORE] * len(prompt_ids) + answer_ids
+    labels = ([IGNORE] * len(prompt_ids) if answer_only else prompt_ids) + answer_ids
     if len(prompt_ids) >= max_len:
         return None
     return Example(ids[:max_len], labels[:max_len], truncated=len(ids) > max_len)
 
 
-def encode_frame(cfg: Config, tokenizer, frame, max_len: int) -> tuple[list[Example], int, int]:
+def encode_frame(
+    cfg: Config, tokenizer, frame, max_len: int, answer_only: bool = True
+) -> tuple[list[Example], int, int]:
     """Encode a records DataFrame; returns (examples, truncated count, dropped count)."""
     examples, dropped = [], 0
     for record in frame.to_dict("records"):
-        example = encode_record(cfg, tokenizer, record, max_len)
+        example = encode_record(cfg, tokenizer, record, max_len, answer_only)
         if example is None:
             dropped += 1
         else:
@@ -81,3 +89,36 @@ def collate(examples: list[Example], pad_id: int) -> dict:
         labels[row, :n] = torch.tensor(e.labels)
         mask[row, :n] = 1
     return {"input_ids": ids, "attention_mask": mask, "labels": labels}
+
+
+def flatten(examples: list[Example]) -> dict:
+    """Padding-free batch: the examples concatenated into one row, positions restarting per example.
+
+    transformers' `DataCollatorWithFlattening` builds it; the model then masks attention per example
+    from the position ids (only without a KV cache: training sets `use_cache=False`), and the first
+    label of every example is ignored, so no token is predicted across a boundary.
+    """
+    from transformers import DataCollatorWithFlattening
+
+    return DataCollatorWithFlattening()([{"input_ids": e.input_ids, "labels": e.labels} for e in examples])
+
+
+class Batcher:
+    """The training collator: right-padded batches, or flattened ones when packing."""
+
+    def __init__(self, pad_id: int, packing: bool):
+        self.pad_id, self.packing = pad_id, packing
+
+    def __call__(self, examples: list[Example]) -> dict:
+        return flatten(examples) if self.packing else collate(examples, self.pad_id)
+
+
+def real_tokens(batch: dict) -> int:
+    """Tokens in a batch that are not padding."""
+    if "attention_mask" in batch:
+        return int(batch["attention_mask"].sum())
+    return int(batch["input_ids"].numel())
+
+
+def label_tokens(examples: list[Example]) -> int:
+    return sum(sum(1 for label in e.labels if label != IGNORE) for e in examples)
