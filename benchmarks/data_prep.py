@@ -417,10 +417,18 @@ def baseline_comparison(args) -> dict:
     pandas_run = in_subprocess("pandas", {**spec, "root": spec["root"] + "-pandas"})
     spark_s = sum(s["seconds"] for s in tunepipe_run["stages"].values())
     return {"tunepipe_clean_exact_dedup": tunepipe_run, "pandas": pandas_run,
+            "same_record_ids": record_ids(Path(exact["root"]) / "dedup")
+            == record_ids(Path(spec["root"] + "-pandas") / "pandas_clean_dedup"),
             "tunepipe_seconds": round(spark_s, 2),
             "pandas_over_tunepipe_time": round(pandas_run["seconds"] / spark_s, 2),
             "note": "same input (ingested records), the same per-text functions (filters.*) and the same "
                     "exact-duplicate key (lowercased, whitespace folded); pandas holds all rows in one process"}
+
+
+def record_ids(dataset_dir: Path) -> list[str]:
+    import pyarrow.parquet as pq
+
+    return sorted(pq.read_table(dataset_dir, columns=["record_id"]).column("record_id").to_pylist())
 
 
 def scale_comparison(args, main: dict) -> dict:

@@ -25,7 +25,7 @@ def _rows() -> list:
     rows = [{"prompt": q, "completion": f"Answer {i}: follow the steps in the help centre article {i}."}
             for i, q in enumerate(QUESTIONS)]
     rows += [rows[0], rows[1]]
-    rows.append({"prompt": QUESTIONS[2] + " today", "completion": rows[2]["completion"]})
+    rows.append({"prompt": QUESTIONS[2], "completion": rows[2]["completion"] + " Thanks"})
     rows += ['{"prompt": "truncated', {"prompt": 42, "completion": "x"}, {"prompt": "ok?", "completion": "?"}]
     return rows
 
@@ -48,7 +48,7 @@ def prepared(tmp_path_factory, tiny_model_dir):
     }
     (tmp / "cfg.yaml").write_text(yaml.safe_dump(cfg))
     result = CliRunner().invoke(app, ["prepare", str(tmp / "cfg.yaml"), "--out", str(tmp / "out"),
-                                      "--set", "dedup.near_threshold=0.7"])
+                                      "--set", "dedup.report_clusters=3"])
     assert result.exit_code == 0, result.output
     return tmp / "out", result.output
 

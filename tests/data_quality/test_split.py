@@ -183,7 +183,7 @@ def test_no_near_duplicate_leaks_across_splits(spark, tmp_path):
     naive = {rid: "train" if u < 0.6 else "validation" if u < 0.8 else "test" for rid, u in by_row.items()}
     assert len(cross_split_pairs(shingles, naive, 0.5)) > 50, "the data must tempt a per-row split to leak"
     assert cross_split_pairs(shingles, assigned, 0.5) == []
-    assert all(len({assigned[r] for r in ids}) == 1 for ids in kept.groupby("group_id")["record_id"])
+    assert all(len({assigned[r] for r in ids}) == 1 for _, ids in kept.groupby("group_id")["record_id"])
 
 
 @pytest.fixture(scope="module")
@@ -205,7 +205,7 @@ def test_groups_and_identical_content_stay_in_one_split(grown):
     base, _, out, _ = grown
     for result, frames in out.values():
         assigned = split_of(frames)
-        assert all(len({assigned[r] for r in ids}) == 1 for ids in base.groupby("group_id")["record_id"])
+        assert all(len({assigned[r] for r in ids}) == 1 for _, ids in base.groupby("group_id")["record_id"])
         assert assigned[base.loc[11, "record_id"]] == assigned[base.loc[17, "record_id"]]
     merged = base["group_id"].replace(base.loc[17, "group_id"], base.loc[11, "group_id"])
     sizes = merged.value_counts()
@@ -252,6 +252,8 @@ def test_fixed_test_set_holds_old_test_rows_and_their_groups(grown, tmp_path):
                                     "missing_rows": 3}
     rest = len(frames[0]) + len(frames[1])
     assert rest == len(data) - len(expected_test) and abs(len(frames[0]) / rest - 0.875) < 0.06
+    before, after = split_of(out["base"][1]), split_of(frames)
+    assert all(after[r] == split for r, split in before.items() if split != "test")
 
 
 def test_missing_fixed_test_dir_is_a_clear_error(runs, tmp_path):

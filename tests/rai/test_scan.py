@@ -89,3 +89,23 @@ def test_cli_says_what_is_wrong_with_its_arguments(tmp_path):
     src.write_text("{}\n")
     bad = runner.invoke(app, ["pii", "scan", str(src), "-f", "body", "--set", "pii.entities=[EMAIL_ADRESS]"])
     assert bad.exit_code == 1 and "EMAIL_ADRESS" in bad.output
+
+
+def test_a_text_detection_fails_on_gets_an_error_line(monkeypatch):
+    from tunepipe.rai import scan as scan_module
+
+    real = scan_module.find_spans
+
+    def fragile(texts, settings):
+        if any("boom" in t for t in texts):
+            raise RuntimeError("recognizer crashed")
+        return real(texts, settings)
+
+    monkeypatch.setattr(scan_module, "find_spans", fragile)
+    out = io.StringIO()
+    lines = [json.dumps({"body": t}) for t in ("mail ann@example.com", "boom", "nothing")]
+    summary = scan(io.BytesIO("\n".join(lines).encode()), "body", out, PiiSettings.default())
+    got = results(out.getvalue())
+    assert got[1] == {"line": 2, "error": "detection failed (RuntimeError: recognizer crashed)"}
+    assert got[0]["redacted"] == "mail <EMAIL_ADDRESS>" and got[2]["redacted"] == "nothing"
+    assert summary.errors == 1

@@ -14,7 +14,7 @@ import pytest
 from tunepipe.errors import TunepipeError
 from tunepipe.training.checkpoint import RUN_FILE, latest_checkpoint, plan_resume, step_of
 
-MAX_STEPS = 60
+MAX_STEPS = 30
 CHILD = """
 import json, sys
 from tunepipe.config import Config
@@ -52,7 +52,7 @@ def killed(tmp_path_factory, data_dir, make_cfg, approver, splits):
     """(cfg, root, step): a training run SIGKILLed after its first checkpoint; `step` is its last one."""
     root = tmp_path_factory.mktemp("resume")
     cfg = make_cfg(data_dir, training={
-        "max_steps": MAX_STEPS, "checkpoint_every": 5, "checkpoint_dir": str(root / "checkpoints"),
+        "max_steps": MAX_STEPS, "checkpoint_every": 3, "checkpoint_dir": str(root / "checkpoints"),
         "system_metrics_interval_s": None,
     })
     approver(cfg, splits[2])
@@ -66,7 +66,7 @@ def test_a_killed_run_continues_from_its_checkpoint_in_the_same_mlflow_run(kille
 
     _, root, step = killed
     run_id = json.loads((root / "checkpoints" / RUN_FILE).read_text())["mlflow_run_id"]
-    assert 5 <= step < MAX_STEPS and not (root / "first.json").exists()
+    assert 3 <= step < MAX_STEPS and not (root / "first.json").exists()
     assert _start(root, "second", splits).wait(timeout=600) == 0, (root / "second.log").read_text()[-3000:]
     result = json.loads((root / "second.json").read_text())
     assert result["resumed_from_step"] == step and result["steps"] == MAX_STEPS

@@ -139,8 +139,10 @@ def render_html(card: dict) -> str:
 
 
 def _log_to_mlflow(card: dict, reports: dict[str, str]) -> None:
+    import warnings
+
     import mlflow
-    from mlflow.data.artifact_dataset_sources import LocalArtifactDatasetSource
+    from mlflow.data.dataset_source_registry import resolve_dataset_source
     from mlflow.data.meta_dataset import MetaDataset
     from mlflow.types import ColSpec, Schema
 
@@ -148,7 +150,10 @@ def _log_to_mlflow(card: dict, reports: dict[str, str]) -> None:
         return
     types = {"string": "string", "bigint": "long", "int": "integer", "double": "double", "boolean": "boolean"}
     schema = Schema([ColSpec(types.get(t, "string"), n) for n, t in card["schema"]])
-    dataset = MetaDataset(source=LocalArtifactDatasetSource(card["dataset_dir"]), name=card["name"],
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        source = resolve_dataset_source(card["dataset_dir"])
+    dataset = MetaDataset(source=source, name=card["name"],
                           digest=card["digest"][:16], schema=schema)
     mlflow.log_input(dataset, context="prepared")
     mlflow.set_tag("tunepipe.prepared_digest", card["digest"])

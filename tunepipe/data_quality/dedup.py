@@ -226,6 +226,14 @@ def _check_columns(df: DataFrame, in_dir: str) -> None:
                             "the clean stage; run it first (or point at its output directory)")
 
 
+def write_outputs(decided: DataFrame, columns: list[str], out_dir: str, removed_dir: str) -> None:
+    kept = decided.filter(F.col("_reason").isNull())
+    kept.select(*columns, "group_id").write.mode("overwrite").parquet(out_dir)
+    removed = (decided.filter(F.col("_reason").isNotNull())
+               .withColumns({"stage": F.lit("dedup"), "reason": F.col("_reason"), "detail": _detail()}))
+    removed.select(*REMOVED_COLUMNS).write.mode("overwrite").parquet(removed_dir)
+
+
 def deduplicate(cfg: Config, in_dir: str, out_dir: str, removed_dir: str) -> dict:
     """Write the kept rows (input columns + group_id) to out_dir and every removed row to removed_dir."""
     spark = get_spark(cfg)
@@ -234,19 +242,15 @@ def deduplicate(cfg: Config, in_dir: str, out_dir: str, removed_dir: str) -> dic
     columns = [c for c in df.columns if c != "group_id"]
     rows = (df.select(*columns).withColumn("_key", exact_key())
             .withColumn("_exact_rep", F.min("record_id").over(Window.partitionBy("_key"))).persist())
+    decided = None
     try:
         decided = decide(cfg, rows).persist()
-        try:
-            decided.filter(F.col("_reason").isNull()).select(*columns, "group_id") \
-                .write.mode("overwrite").parquet(out_dir)
-            decided.filter(F.col("_reason").isNotNull()).withColumn("stage", F.lit("dedup")) \
-                .withColumn("reason", F.col("_reason")).withColumn("detail", _detail()) \
-                .select(*REMOVED_COLUMNS).write.mode("overwrite").parquet(removed_dir)
-            summary = summarise(decided, cfg.dedup.report_clusters)
-        finally:
-            decided.unpersist()
+        write_outputs(decided, columns, out_dir, removed_dir)
+        summary = summarise(decided, cfg.dedup.report_clusters)
     finally:
-        rows.unpersist()
+        for frame in (decided, rows):
+            if frame is not None:
+                frame.unpersist()
     artifacts.write_summary(out_dir, summary)
     artifacts.write_summary(removed_dir, {k: summary[k] for k in ("exact_duplicates", "near_duplicates")})
     log_metrics(summary, prefix="dedup.")

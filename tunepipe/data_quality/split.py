@@ -18,8 +18,10 @@ splits. A unit's key is the smallest content hash (digest.row_hash) of its rows;
   when data grows. Choose `none` where stability across retraining matters more than exact
   per-stratum ratios.
 - `split.fixed_test_dir`: a previous test split. Units holding a row whose content hash is in it
-  form the test split; every other unit goes to train or validation at the renormalised ratios, so
-  scheduled retraining is judged on a stable held-out set.
+  form the test split; every other unit goes to train or validation only, at the renormalised
+  ratios (a hash position that would mean test is folded back into train + validation, so rows
+  already in train or validation stay there). Scheduled retraining is then judged on a stable
+  held-out set, and new data never enters it.
 """
 
 from __future__ import annotations
@@ -56,16 +58,20 @@ def bucket_column(salt: str, key: Column | None = None) -> Column:
     return F.conv(F.substring(h, 1, _HEX_DIGITS), 16, 10).cast("double") / float(16**_HEX_DIGITS)
 
 
-def cuts(cfg: Config, fixed_test: bool) -> tuple[float, float]:
-    """Upper bounds of train and validation in [0, 1]; with a fixed test set they share all of it."""
+def place(cfg: Config, position: Column, fixed_test: bool, stratified: bool) -> Column:
+    """The split at `position` in [0, 1).
+
+    With a fixed test set nothing new goes to test: ranked positions are scaled into the train and
+    validation share; hash positions that would fall in test are folded back into it, so rows that
+    were in train or validation stay there.
+    """
     train, val = cfg.split.train, cfg.split.validation
-    if fixed_test:
-        return train / (train + val), 1.0
-    return train, train + val
-
-
-def split_of(position: Column, train_cut: float, val_cut: float) -> Column:
-    return F.when(position < train_cut, "train").when(position < val_cut, "validation").otherwise("test")
+    if fixed_test and stratified:
+        position = position * (train + val)
+    elif fixed_test:
+        folded = (position - train - val) / (1.0 - train - val) * (train + val)
+        position = F.when(position < train + val, position).otherwise(folded)
+    return F.when(position < train, "train").when(position < train + val, "validation").otherwise("test")
 
 
 def with_units(df: DataFrame) -> DataFrame:
@@ -89,30 +95,38 @@ def fixed_test_hashes(spark, fixed_dir: str) -> DataFrame:
     return fixed.select(row_hash_column().alias("_h")).distinct()
 
 
-def assign(cfg: Config, rows: DataFrame, fixed: DataFrame | None) -> DataFrame:
-    """rows + _split, whole units at a time."""
+def mark_units(cfg: Config, rows: DataFrame, fixed: DataFrame | None) -> DataFrame:
+    """_key (the unit's smallest content hash), _stratum (its key row's), _fixed and _in_fixed."""
     unit = Window.partitionBy("_unit")
     stratum = {"none": F.lit(""), "source": F.col("source"), "shape": F.col("shape")}[cfg.split.stratify_by]
     rows = (rows.withColumn("_key", F.min("_h").over(unit))
             .withColumn("_stratum", F.min(F.struct(F.col("_h"), stratum.alias("s"))).over(unit)["s"]))
-    if fixed is not None:
-        rows = rows.join(fixed.withColumn("_in_fixed", F.lit(True)), "_h", "left")
-        rows = rows.withColumn("_fixed", F.max(F.coalesce("_in_fixed", F.lit(False))).over(unit))
-    else:
-        rows = rows.withColumn("_fixed", F.lit(False))
-    train_cut, val_cut = cuts(cfg, fixed is not None)
+    if fixed is None:
+        return rows.withColumn("_in_fixed", F.lit(False)).withColumn("_fixed", F.lit(False))
+    rows = rows.join(fixed.withColumn("_in_fixed", F.lit(True)), "_h", "left").fillna(False, ["_in_fixed"])
+    return rows.withColumn("_fixed", F.max("_in_fixed").over(unit))
+
+
+def ranked(rows: DataFrame, u: Column) -> DataFrame:
+    """rows + _pos: where the middle of the row's unit falls among its stratum's rows, ordered by u."""
+    units = (rows.filter(~F.col("_fixed")).groupBy("_unit", "_key", "_stratum")
+             .agg(F.count("*").alias("_size")).withColumn("_u", u))
+    before = F.sum("_size").over(Window.partitionBy("_stratum").orderBy("_u", "_key")) - F.col("_size") / 2
+    total = F.sum("_size").over(Window.partitionBy("_stratum"))
+    return rows.join(units.select("_unit", (before / total).alias("_pos")), "_unit", "left")
+
+
+def assign(cfg: Config, rows: DataFrame, fixed: DataFrame | None) -> DataFrame:
+    """rows + _split, whole units at a time."""
+    rows = mark_units(cfg, rows, fixed)
     u = bucket_column(cfg.split.salt, F.col("_key"))
-    if cfg.split.stratify_by == "none":
-        position = u
+    stratified = cfg.split.stratify_by != "none"
+    if stratified:
+        rows, position = ranked(rows, u), F.col("_pos")
     else:
-        units = (rows.filter(~F.col("_fixed")).groupBy("_unit", "_key", "_stratum")
-                 .agg(F.count("*").alias("_size")).withColumn("_u", u))
-        order = Window.partitionBy("_stratum").orderBy("_u", "_key")
-        units = units.select("_unit", ((F.sum("_size").over(order) - F.col("_size") / 2)
-                                       / F.sum("_size").over(Window.partitionBy("_stratum"))).alias("_pos"))
-        rows = rows.join(units, "_unit", "left")
-        position = F.col("_pos")
-    return rows.withColumn("_split", F.when(F.col("_fixed"), "test").otherwise(split_of(position, train_cut, val_cut)))
+        position = u
+    split = place(cfg, position, fixed is not None, stratified)
+    return rows.withColumn("_split", F.when(F.col("_fixed"), "test").otherwise(split))
 
 
 def _check_digest(df: DataFrame, in_dir: str, digest: str) -> None:
@@ -142,9 +156,10 @@ def _unit_stats(assigned: DataFrame) -> dict:
 
 
 def _fixed_stats(assigned: DataFrame, fixed: DataFrame, fixed_dir: str) -> dict:
-    matched = assigned.filter(F.col("_in_fixed")).select("_h").distinct()
-    return {"dir": fixed_dir, "matched_rows": assigned.filter(F.col("_in_fixed")).count(),
-            "missing_rows": fixed.join(matched, "_h", "left_anti").count()}
+    """Rows of the input found in the fixed test set, and fixed test contents no longer in the input."""
+    matched = assigned.filter(F.col("_in_fixed"))
+    return {"dir": fixed_dir, "matched_rows": matched.count(),
+            "missing_rows": fixed.join(matched.select("_h"), "_h", "left_anti").count()}
 
 
 def split_dataset(cfg: Config, in_dir: str, train_dir: str, val_dir: str, test_dir: str, digest: str) -> dict:

@@ -1,15 +1,19 @@
 """The labelled PII evaluation set and its scoring: how much personal data the detector redacts.
 
-`generate(n, seed)` writes support-ticket texts from seeded Faker templates (several locales) with gold
-spans for names, emails, phone numbers in many formats, card numbers, SSNs, IBANs, IP addresses,
-street addresses, ZIP codes and cities, mixed with PII-free sentences full of look-alikes (order
-numbers, versions, amounts, tracking codes). `score(records, predictions)` measures what redaction
-needs: a gold span counts as redacted when predicted spans of ANY entity type cover at least 90% of
-its characters (per-entity recall), and character precision is the share of predicted characters that
-lie inside a gold span. The committed set is tests/rai/data/pii_eval.jsonl:
+`generate(sizes, seed)` writes support-ticket texts from seeded Faker templates (several locales) with
+gold spans for names (also lowercase, uppercase, after prepositions, in greetings and signatures),
+emails, phone numbers in many formats, card numbers, SSNs, IBANs, IP addresses, street addresses,
+ZIP codes and cities, mixed with PII-free sentences full of look-alikes (order numbers, versions,
+amounts, tracking codes, company names). Three splits keep the measurement honest: `dev` templates
+were used to tune `rai.recognizers`; `heldout` and then `fresh` templates were written after that
+tuning, and their first scores (PERSON recall 0.81 each, all else met) are the honest estimate for
+phrasings nobody tuned on. `score(records, predictions)`
+measures what redaction needs: a gold span counts as redacted when predicted spans of ANY entity type
+cover at least 90% of its characters (per-label recall), and character precision is the share of
+predicted characters that lie inside a gold span. The committed set is tests/rai/data/pii_eval.jsonl:
 
-    python -m tunepipe.rai.pii_eval generate --n 500 --seed 4 --out tests/rai/data/pii_eval.jsonl
-    python -m tunepipe.rai.pii_eval score tests/rai/data/pii_eval.jsonl [--baseline]
+    python -m tunepipe.rai.pii_eval generate [--seed 4] [--out tests/rai/data/pii_eval.jsonl]
+    python -m tunepipe.rai.pii_eval score [tests/rai/data/pii_eval.jsonl] [--baseline] [--missed]
 """
 
 from __future__ import annotations
@@ -93,7 +97,9 @@ TEMPLATES = [
     "Please update payroll: {name}, IBAN {iban}, effective {date}.",
 ]
 
-# Written after the recognizers were tuned on TEMPLATES, and never used for tuning: the `heldout` split.
+# Written after the recognizers were tuned on TEMPLATES. First score: PERSON recall 0.81, every other
+# label met; its misses then led to generic rules (UPPERCASE names, lowercase first + last names,
+# "frederick here"), so it is no longer unseen.
 HELDOUT_TEMPLATES = [
     "Account owner: {name}. Billing contact can be reached on {phone}.",
     "Hey support, {first_lc} here. I keep getting logged out every 5 minutes.",
@@ -117,7 +123,8 @@ HELDOUT_TEMPLATES = [
     "our intern {first_lc} {last_lc} deleted the workspace by accident",
 ]
 
-# Written last and measured once, with no change to the recognizers after: the `fresh` split.
+# Written last. First score: PERSON recall 0.81, every other label met; its misses then led to more
+# cues ("met", "thx", role nouns such as "tenant:"), middle initials and unknown-first-name rules.
 FRESH_TEMPLATES = [
     "Per our chat, I've updated the contact to {name} ({phone}).",
     "Please note the new billing address: {address}.",
@@ -316,10 +323,10 @@ SPLITS = {"dev": TEMPLATES, "heldout": HELDOUT_TEMPLATES, "fresh": FRESH_TEMPLAT
 def generate(sizes: dict[str, int] | None = None, seed: int = 4) -> list[dict]:
     """Labelled records, `sizes[split]` of them from each split's templates (default 450 dev, 80
     heldout, 70 fresh); the same sizes and seed (and Faker version) give the same records."""
-    sizes = sizes or {"dev": 450, "heldout": 80, "fresh": 70}
-    plan = [(split, k) for split, n in sizes.items() for k in range(n)]
     from faker import Faker
 
+    sizes = sizes or {"dev": 450, "heldout": 80, "fresh": 70}
+    plan = [(split, k) for split, n in sizes.items() for k in range(n)]
     rng = random.Random(seed)
     locales = sorted(set(NAME_LOCALES + PHONE_LOCALES + IBAN_LOCALES))
     fakers = {loc: Faker(loc) for loc in locales}
@@ -357,6 +364,7 @@ def load(path: str | Path = EVAL_SET) -> list[dict]:
 
 def _covered(mask: bytearray, start: int, end: int) -> int:
     return sum(mask[start:end])
+
 
 
 def score(records: list[dict], predictions: list[list]) -> dict:

