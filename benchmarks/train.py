@@ -8,8 +8,10 @@ stage (preflight -> load and wrap -> the Trainer), on generated skewed-length da
 few words, some fill the sequence, which is where padding wastes the most. tokens/s counts non-padding
 tokens over training compute time, after the first (warm-up) step; with --repeats the cases run
 interleaved and the fastest run of each is kept (on a shared machine, the least disturbed). Peak memory:
-on CPU the process's resident-set high-water mark during training (reset once the model is loaded); on
-a GPU, torch's peak allocated memory.
+on CPU the process's resident-set high-water mark during training (reset once the model is loaded; at
+these batch sizes activations dominate it, and memory they free is reused for optimizer state), on a GPU
+torch's peak allocated memory; and the measured training state (weights + gradients + optimizer state),
+which is where LoRA and full SFT differ.
 """
 
 from __future__ import annotations
@@ -50,6 +52,16 @@ def skewed_rows(n: int, seed: int = 0, long_share: float = 0.15, long_words: tup
         rows.append({"record_id": f"r{i}", "prompt": f"Question {i}: " + " ".join(rng.choices(WORDS, k=8)) + "?",
                      "context": None, "response": " ".join(rng.choices(WORDS, k=words))})
     return rows
+
+
+def state_memory_mb(model, optimizer) -> dict:
+    """Measured sizes of what training keeps besides activations: weights, gradients, optimizer state."""
+    def mb(tensors) -> float:
+        return round(sum(t.numel() * t.element_size() for t in tensors) / 2**20, 1)
+
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    state = [v for s in optimizer.state.values() for v in s.values() if hasattr(v, "numel")]
+    return {"weights_mb": mb(model.parameters()), "gradients_mb": mb(trainable), "optimizer_state_mb": mb(state)}
 
 
 def padding_efficiency(lengths: list[int], batch_size: int, samples: int = 2000) -> float:
@@ -133,7 +145,7 @@ def measure(case: dict) -> dict:
         "tokens_per_s": round(tokens / seconds, 1), "s_per_step": round(seconds / (case["steps"] - 1), 3),
         "wall_s": round(time.perf_counter() - started, 1),
         "rss_before_training_mb": round(before), "peak_rss_during_training_mb": round(peak_rss_mb()),
-        **methods.parameter_counts(model),
+        **methods.parameter_counts(model), **state_memory_mb(model, trainer.optimizer),
     }
     if pre.hw.cuda:
         result["peak_cuda_allocated_mb"] = round(torch.cuda.max_memory_allocated() / 2**20)
@@ -154,6 +166,10 @@ def best(runs: list[dict]) -> dict:
     return {**fastest, "tokens_per_s_all_repeats": [r["tokens_per_s"] for r in runs]}
 
 
+def state_mb(case: dict) -> float:
+    return round(case["weights_mb"] + case["gradients_mb"] + case["optimizer_state_mb"], 1)
+
+
 def compare(results: dict) -> dict:
     out = {}
     for model, cases in results.items():
@@ -167,10 +183,10 @@ def compare(results: dict) -> dict:
             "sft_tokens_per_s": sft["tokens_per_s"],
             f"lora_{key}": padded[key],
             f"sft_{key}": sft[key],
-            "sft_over_lora_memory": round(sft[key] / padded[key], 2),
-            "sft_over_lora_training_growth": round(
-                (sft[key] - sft["rss_before_training_mb"]) / max(1, padded[key] - padded["rss_before_training_mb"]), 2
-            ) if key.startswith("peak_rss") else None,
+            "sft_over_lora_peak_memory": round(sft[key] / padded[key], 2),
+            "lora_state_mb": state_mb(padded),
+            "sft_state_mb": state_mb(sft),
+            "sft_over_lora_state_memory": round(state_mb(sft) / state_mb(padded), 2),
         }
     return out
 

@@ -220,7 +220,9 @@ class TrainingConfig(_Section):
     max_train_samples: int | None = Field(default=None, ge=1)
     max_val_rows: int = Field(default=64, ge=1)
     loss_on: Literal["answer", "all"] = Field(default="answer", description="tokens the training loss covers")
-    packing: bool = Field(default=False, description="padding-free batches: each batch flattened into one row")
+    packing: bool = Field(
+        default=False, description="padding-free batches: whole examples packed into rows of <= model.max_seq_len"
+    )
     gradient_checkpointing: bool = False
     precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
     eval_every: int | None = Field(default=None, ge=1, description="validation loss every N steps")

@@ -12,10 +12,10 @@ removed table row for row (record ids, texts, token counts, groups, split assign
 
 from __future__ import annotations
 
-import importlib
 import importlib.util
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -42,33 +42,24 @@ def load_generator():
     return module
 
 
-def optional_stage(module: str, name: str):
-    try:
-        return getattr(importlib.import_module(f"tunepipe.data_quality.{module}"), name)
-    except (ImportError, AttributeError):
-        return None
-
-
 def run_stages(cfg: Config, root: Path) -> dict:
-    """ingest -> clean_records -> deduplicate -> split_dataset into `root`; the summaries by stage.
-
-    clean and dedup run when this checkout has them; split gets the digest of its input.
-    """
+    """ingest -> clean_records -> deduplicate -> split_dataset (with its input's digest) into `root`."""
+    from tunepipe.data_quality.clean import clean_records
     from tunepipe.data_quality.common import read_dataset
+    from tunepipe.data_quality.dedup import deduplicate
     from tunepipe.data_quality.ingest import ingest
     from tunepipe.data_quality.spark import get_spark
     from tunepipe.data_quality.split import split_dataset
     from tunepipe.digest import spark_digest
 
-    summaries = {"ingest": ingest(cfg, str(root / "records"), str(root / "quarantine"))}
-    current = root / "records"
-    for stage, module, name in (("clean", "clean", "clean_records"), ("dedup", "dedup", "deduplicate")):
-        call = optional_stage(module, name)
-        if call is not None:
-            summaries[stage] = call(cfg, str(current), str(root / stage), str(root / f"{stage}_removed"))
-            current = root / stage
-    digest = spark_digest(read_dataset(get_spark(cfg), current))
-    summaries["split"] = split_dataset(cfg, str(current), *(str(root / s) for s in SPLIT_DIRS), digest)
+    out = {name: str(root / name) for name in TABLES}
+    summaries = {
+        "ingest": ingest(cfg, out["records"], out["quarantine"]),
+        "clean": clean_records(cfg, out["records"], out["clean"], out["clean_removed"]),
+        "dedup": deduplicate(cfg, out["clean"], out["dedup"], out["dedup_removed"]),
+    }
+    digest = spark_digest(read_dataset(get_spark(cfg), out["dedup"]))
+    summaries["split"] = split_dataset(cfg, out["dedup"], *(out[s] for s in SPLIT_DIRS), digest)
     return summaries
 
 
@@ -102,29 +93,31 @@ class ConnectServer:
                                             stderr=subprocess.STDOUT, start_new_session=True)
         self.url = f"sc://127.0.0.1:{self.port}"
 
-    def log_tail(self, lines: int = 30) -> str:
-        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
-
-    def wait_ready(self, timeout_s: float = READY_TIMEOUT_S) -> str:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                pytest.fail(f"the Spark Connect server exited with {self.process.returncode}:\n{self.log_tail()}")
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                return self.url
-            except OSError:
-                time.sleep(0.5)
-        pytest.fail(f"the Spark Connect server did not listen on {self.port} within {timeout_s}s:\n{self.log_tail()}")
+    def status(self, lines: int = 30) -> str:
+        code = self.process.poll()
+        state = "still running" if code is None else f"exited with {code}"
+        tail = "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+        return f"the Spark Connect server on port {self.port} {state}; its log ends:\n{tail}"
 
     def stop(self) -> None:
         if self.process.poll() is None:
-            os.killpg(self.process.pid, 15)
+            os.killpg(self.process.pid, signal.SIGTERM)
             try:
                 self.process.wait(timeout=30)
             except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, 9)
+                os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
+
+
+def wait_for_port(port: int, timeout_s: float = READY_TIMEOUT_S) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return True
+        except OSError:
+            time.sleep(0.5)
+    return False
 
 
 @pytest.fixture(scope="module")
@@ -151,22 +144,40 @@ def config(input_file, tiny_model_dir, tmp_path_factory) -> Config:
     })
 
 
+def with_remote(cfg: Config, url: str) -> Config:
+    return cfg.model_copy(update={"spark": cfg.spark.model_copy(update={"remote": url})})
+
+
 @pytest.fixture(scope="module")
-def local_run(connect_server, spark, config, tmp_path_factory):
-    """The local-mode run, in this process, while the Connect server starts."""
+def connect_child(connect_server, config, tmp_path_factory):
+    """The stages over Spark Connect in a subprocess, started at once: it waits for the server."""
+    root = tmp_path_factory.mktemp("connect-run")
+    with (root / "run.log").open("wb") as log:
+        child = subprocess.Popen([sys.executable, __file__, with_remote(config, connect_server.url).to_json(),
+                                  str(root)], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    yield root, child
+    if child.poll() is None:
+        child.kill()
+        child.wait()
+
+
+@pytest.fixture(scope="module")
+def local_run(connect_child, spark, config, tmp_path_factory):
+    """The same stages in local mode, in this process, while the server starts and the child runs."""
     root = tmp_path_factory.mktemp("local-run")
     return root, run_stages(config, root)
 
 
 @pytest.fixture(scope="module")
-def connect_run(local_run, connect_server, config, tmp_path_factory):
-    root = tmp_path_factory.mktemp("connect-run")
-    remote = config.model_copy(update={"spark": config.spark.model_copy(update={"remote": connect_server.wait_ready()})})
-    result = subprocess.run([sys.executable, __file__, remote.to_json(), str(root)], cwd=ROOT,
-                            capture_output=True, text=True, timeout=STAGE_TIMEOUT_S)
-    if result.returncode != 0:
-        pytest.fail(f"the stages failed over Spark Connect:\n{result.stderr[-4000:]}\n"
-                    f"server log:\n{connect_server.log_tail()}")
+def connect_run(local_run, connect_child, connect_server):
+    root, child = connect_child
+    try:
+        code = child.wait(timeout=STAGE_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        code = f"no exit within {STAGE_TIMEOUT_S}s"
+    if code != 0:
+        log = "\n".join((root / "run.log").read_text(errors="replace").splitlines()[-40:])
+        pytest.fail(f"the stages over Spark Connect failed ({code}):\n{log}\n\n{connect_server.status()}")
     return root, json.loads((root / "summaries.json").read_text())
 
 
@@ -186,8 +197,6 @@ def test_stage_summaries_match_local_mode(local_run, connect_run):
 def test_tables_match_local_mode_row_for_row(local_run, connect_run, name):
     import pandas as pd
 
-    if not (local_run[0] / name).is_dir():
-        pytest.skip(f"this checkout has no stage that writes {name}")
     local, remote = table(local_run[0], name), table(connect_run[0], name)
     assert len(local) > 0 or name.endswith("_removed")
     pd.testing.assert_frame_equal(local, remote)
@@ -198,16 +207,20 @@ def test_an_unreachable_server_is_a_clear_error(config):
     from tunepipe.errors import TunepipeError
 
     port = free_port()
-    nowhere = config.model_copy(update={"spark": config.spark.model_copy(update={"remote": f"sc://127.0.0.1:{port}"})})
-    with pytest.raises(TunepipeError, match=rf"no Spark Connect server answers at 127\.0\.0\.1:{port}.*spark\.remote"):
-        get_spark(nowhere)
+    unreachable = rf"no Spark Connect server answers at 127\.0\.0\.1:{port}.*spark\.remote"
+    with pytest.raises(TunepipeError, match=unreachable):
+        get_spark(with_remote(config, f"sc://127.0.0.1:{port}"))
     with pytest.raises(TunepipeError, match="not a Spark Connect URL"):
         check_connect_server("http://spark:15002")
 
 
 def main(config_json: str, out_dir: str) -> None:
+    cfg = Config.from_json(config_json)
+    port = int(cfg.spark.remote.rsplit(":", 1)[1])
+    if not wait_for_port(port):
+        sys.exit(f"the Spark Connect server did not listen on port {port} within {READY_TIMEOUT_S}s")
     root = Path(out_dir)
-    summaries = run_stages(Config.from_json(config_json), root)
+    summaries = run_stages(cfg, root)
     (root / "summaries.json").write_text(json.dumps(summaries, default=str))
 
 

@@ -66,7 +66,7 @@ def test_loss_on_every_token_labels_the_prompt_too(tmp_path, make_cfg, tokenizer
 
 
 def test_a_flattened_batch_is_one_row_with_positions_restarting_per_example(tmp_path, make_cfg, tokenizer):
-    from tunepipe.training.data import Batcher, flatten, real_tokens
+    from tunepipe.training.data import flatten
 
     cfg = make_cfg(tmp_path)
     a = encode_record(cfg, tokenizer, {"prompt": "Hi?", "response": "red"}, 64)
@@ -76,4 +76,17 @@ def test_a_flattened_batch_is_one_row_with_positions_restarting_per_example(tmp_
     assert batch["input_ids"][0].tolist() == a.input_ids + b.input_ids and "attention_mask" not in batch
     assert batch["position_ids"][0].tolist() == list(range(n)) + list(range(m))
     assert batch["labels"][0, n] == IGNORE
-    assert real_tokens(batch) == real_tokens(Batcher(tokenizer.pad_token_id, False)([a, b])) == n + m
+
+
+def test_packing_fills_rows_up_to_the_sequence_length(tmp_path, make_cfg, tokenizer):
+    from tunepipe.training.data import Batcher, label_tokens, real_tokens
+
+    cfg = make_cfg(tmp_path)
+    rows = [{"prompt": f"What colour is item {i}?", "response": "red " * (i % 3 + 1)} for i in range(6)]
+    examples = [encode_record(cfg, tokenizer, r, 64) for r in rows]
+    total = sum(len(e.input_ids) for e in examples)
+    batch = Batcher(tokenizer.pad_token_id, packing=True, max_len=64)(examples)
+    rows, width = batch["input_ids"].shape
+    assert rows == -(-total // 64) and width <= 64
+    assert real_tokens(batch) == total and int((batch["position_ids"] == 0).sum()) == len(examples)
+    assert int((batch["labels"] != IGNORE).sum()) == label_tokens(examples)

@@ -89,27 +89,34 @@ def test_packing_and_gradient_checkpointing_train_the_same_model(variants, name)
 
 
 def test_packed_batches_attend_within_each_example(tiny_base, make_cfg, data_dir, splits):
-    """One flattened row gives every example the logits it gets alone in a padded batch."""
+    """Each example packed with others into a row gets the logits it gets alone in a padded batch."""
     import torch
     from transformers import AutoTokenizer
 
     from tunepipe import artifacts
-    from tunepipe.training.data import collate, encode_frame, flatten
+    from tunepipe.training.data import collate, encode_frame, pack
     from tunepipe.training.methods import hardware, load_base
 
     cfg = make_cfg(data_dir)
     tokenizer = AutoTokenizer.from_pretrained(tiny_base)
-    examples, _, _ = encode_frame(cfg, tokenizer, artifacts.read_parquet_dir(splits[0]).head(4), 64)
+    examples, _, _ = encode_frame(cfg, tokenizer, artifacts.read_parquet_dir(splits[0]).head(8), 64)
     model = load_base(cfg, tiny_base, hardware(cfg))
-    padded, packed = collate(examples, tokenizer.pad_token_id), flatten(examples)
-    assert packed["input_ids"].shape == (1, sum(len(e.input_ids) for e in examples))
+    padded, packed = collate(examples, tokenizer.pad_token_id), pack(examples, 64, tokenizer.pad_token_id)
+    packed.pop("num_real_tokens")
+    assert 1 < packed["input_ids"].shape[0] < len(examples)
     with torch.no_grad():
         logits_padded, logits_packed = model(**padded).logits, model(**packed).logits
-    offset = 0
-    for row, example in enumerate(examples):
-        n = len(example.input_ids)
-        torch.testing.assert_close(logits_packed[0, offset:offset + n], logits_padded[row, :n], atol=1e-5, rtol=1e-4)
-        offset += n
+    checked = 0
+    for row, starts in enumerate((packed["position_ids"] == 0).tolist()):
+        begins = [i for i, s in enumerate(starts) if s]
+        for begin in begins:
+            ids = packed["input_ids"][row, begin:].tolist()
+            index = next(i for i, e in enumerate(examples) if ids[:len(e.input_ids)] == e.input_ids)
+            n = len(examples[index].input_ids)
+            alone = logits_padded[index, :n]
+            torch.testing.assert_close(logits_packed[row, begin:begin + n], alone, atol=1e-5, rtol=1e-4)
+            checked += 1
+    assert checked == len(examples)
 
 
 def test_early_stopping_ends_training_when_validation_stops_improving(tmp_path, data_dir, make_cfg, run_finetune,

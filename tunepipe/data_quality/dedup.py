@@ -80,12 +80,16 @@ def similar_pairs(cfg: Config, rows: DataFrame, min_jaccard: float) -> DataFrame
     lsh = MinHashLSH(inputCol="_features", outputCol="_hashes",
                      numHashTables=cfg.dedup.num_hash_tables, seed=LSH_SEED)
     model = lsh.fit(features)
-    joined = model.approxSimilarityJoin(features, features, 1.0 - min_jaccard + 1e-9)
-    pairs = joined.select(
-        F.col("datasetA.record_id").alias("a"), F.col("datasetB.record_id").alias("b"),
-        F.round(1.0 - F.col("distCol"), 9).alias("jaccard"),
-    ).filter((F.col("a") < F.col("b")) & (F.col("jaccard") >= min_jaccard))
-    return pairs.localCheckpoint()
+    hashed = model.transform(features).persist()
+    try:
+        joined = model.approxSimilarityJoin(hashed, hashed, 1.0 - min_jaccard + 1e-9)
+        pairs = joined.select(
+            F.col("datasetA.record_id").alias("a"), F.col("datasetB.record_id").alias("b"),
+            F.round(1.0 - F.col("distCol"), 9).alias("jaccard"),
+        ).filter((F.col("a") < F.col("b")) & (F.col("jaccard") >= min_jaccard))
+        return pairs.localCheckpoint()
+    finally:
+        hashed.unpersist()
 
 
 def connected_components(edges: DataFrame, what: str) -> DataFrame:

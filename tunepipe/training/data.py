@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from tunepipe.config import Config
 
 IGNORE = -100
+REAL_TOKENS = "num_real_tokens"
 TRUNCATION_POLICY = (
     "keep the whole prompt and cut the answer at model.max_seq_len; drop a row whose prompt alone fills it"
 )
@@ -92,29 +93,60 @@ def collate(examples: list[Example], pad_id: int) -> dict:
 
 
 def flatten(examples: list[Example]) -> dict:
-    """Padding-free batch: the examples concatenated into one row, positions restarting per example.
-
-    transformers' `DataCollatorWithFlattening` builds it; the model then masks attention per example
-    from the position ids (only without a KV cache: training sets `use_cache=False`), and the first
-    label of every example is ignored, so no token is predicted across a boundary.
-    """
+    """The examples concatenated into one row, positions restarting per example (transformers'
+    `DataCollatorWithFlattening`); the first label of every example is ignored, so no token is
+    predicted across a boundary."""
     from transformers import DataCollatorWithFlattening
 
     return DataCollatorWithFlattening()([{"input_ids": e.input_ids, "labels": e.labels} for e in examples])
 
 
-class Batcher:
-    """The training collator: right-padded batches, or flattened ones when packing."""
+def pack(examples: list[Example], max_len: int, pad_id: int) -> dict:
+    """Padding-free packing of one batch: whole examples in as few rows of at most `max_len` tokens as
+    first-fit decreasing finds, each row flattened, rows right-padded to the longest.
 
-    def __init__(self, pad_id: int, packing: bool):
-        self.pad_id, self.packing = pad_id, packing
+    The model masks attention per example from the position ids (only without a KV cache: training
+    sets `use_cache=False`). A row's padding continues the last example's positions and carries no
+    label: nothing before it attends to it. Capping rows at `max_len` keeps attention cost per row
+    where padding had it, instead of one row the length of the whole batch.
+    """
+    import torch
+
+    rows: list[list[Example]] = []
+    for example in sorted(examples, key=lambda e: -len(e.input_ids)):
+        row = next((r for r in rows if sum(len(e.input_ids) for e in r) + len(example.input_ids) <= max_len), None)
+        if row is None:
+            rows.append([example])
+        else:
+            row.append(example)
+    flat = [flatten(row) for row in rows]
+    width = max(f["input_ids"].shape[1] for f in flat)
+    batch = {"input_ids": [], "labels": [], "position_ids": []}
+    for f in flat:
+        extra = width - f["input_ids"].shape[1]
+        last = int(f["position_ids"][0, -1])
+        batch["input_ids"].append(torch.nn.functional.pad(f["input_ids"], (0, extra), value=pad_id))
+        batch["labels"].append(torch.nn.functional.pad(f["labels"], (0, extra), value=IGNORE))
+        batch["position_ids"].append(torch.cat([f["position_ids"], torch.arange(last + 1, last + 1 + extra)[None]], 1))
+    packed = {k: torch.cat(v) for k, v in batch.items()}
+    packed[REAL_TOKENS] = sum(len(e.input_ids) for e in examples)
+    return packed
+
+
+class Batcher:
+    """The training collator: right-padded batches, or packed ones (`pack`)."""
+
+    def __init__(self, pad_id: int, packing: bool, max_len: int):
+        self.pad_id, self.packing, self.max_len = pad_id, packing, max_len
 
     def __call__(self, examples: list[Example]) -> dict:
-        return flatten(examples) if self.packing else collate(examples, self.pad_id)
+        return pack(examples, self.max_len, self.pad_id) if self.packing else collate(examples, self.pad_id)
 
 
 def real_tokens(batch: dict) -> int:
-    """Tokens in a batch that are not padding."""
+    """Tokens in a batch that are not padding (a packed batch carries its count)."""
+    if REAL_TOKENS in batch:
+        return batch[REAL_TOKENS]
     if "attention_mask" in batch:
         return int(batch["attention_mask"].sum())
     return int(batch["input_ids"].numel())

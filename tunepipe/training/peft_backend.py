@@ -173,6 +173,8 @@ def begin(cfg: Config, model, pre: Preflight, run: TrainingRun, digest: str, cou
     """
     if pre.resume.checkpoint is not None:
         print(f"resuming from {pre.resume.checkpoint} (step {pre.resume.step})", flush=True)
+        run_id = run.run_id or pre.resume.meta.get("mlflow_run_id")
+        checkpoint.write_meta(pre.resume.dir, {**pre.resume.meta, "mlflow_run_id": run_id})
         run.log_dict(cfg.model_dump(), f"config/resolved_config_resume_{pre.resume.step}.json")
         return pre.resume.meta.get("val_loss_before")
     val_before = val_loss(model, pre)

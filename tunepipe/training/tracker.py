@@ -19,6 +19,8 @@ RESUMED_TAG = "tunepipe.resumed_from_step"
 
 
 class TrainingRun:
+    """The run one training logs to (`run_id` None: nothing is logged), and the stage run now active."""
+
     def __init__(self, run_id: str | None = None, active_id: str | None = None):
         self.run_id, self.active_id = run_id, active_id
         self.monitor = None
@@ -49,12 +51,13 @@ class TrainingRun:
         return mlflow.MlflowClient()
 
     def log_params(self, params: dict) -> None:
+        if not self.run_id:
+            return
         from mlflow.entities import Param
 
-        if self.run_id:
-            items = [Param(k, str(v)[:6000]) for k, v in params.items()]
-            for start in range(0, len(items), 100):
-                self.client().log_batch(self.run_id, params=items[start:start + 100])
+        items = [Param(k, str(v)[:6000]) for k, v in params.items()]
+        for start in range(0, len(items), 100):
+            self.client().log_batch(self.run_id, params=items[start:start + 100])
 
     def log_dict(self, data: dict, path: str) -> None:
         if self.run_id:
@@ -66,10 +69,10 @@ class TrainingRun:
                 self.client().set_tag(self.run_id, key, value)
 
     def log_metrics(self, metrics: dict, step: int) -> None:
-        from mlflow.entities import Metric
-
         if not self.run_id:
             return
+        from mlflow.entities import Metric
+
         now = int(time.time() * 1000)
         items = [Metric(k, v, now, step) for k, v in flatten_metrics(metrics).items()]
         if items:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Callable
 from transformers import EarlyStoppingCallback, PrinterCallback, Trainer, TrainerCallback, TrainingArguments
 
 from tunepipe.config import Config
-from tunepipe.training.data import Batcher, real_tokens
+from tunepipe.training.data import REAL_TOKENS, Batcher, real_tokens
 from tunepipe.training.tracker import TrainingRun
 
 if TYPE_CHECKING:
@@ -25,7 +25,8 @@ def make_trainer(cfg: Config, model, pre: "Preflight", run: TrainingRun, val_los
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=cfg.training.early_stopping_patience))
     trainer = TokenTrainer(
         model=model, args=arguments(cfg, pre), train_dataset=pre.train, eval_dataset=pre.val or None,
-        data_collator=Batcher(pre.tokenizer.pad_token_id, cfg.training.packing), callbacks=callbacks,
+        data_collator=Batcher(pre.tokenizer.pad_token_id, cfg.training.packing, cfg.model.max_seq_len),
+        callbacks=callbacks,
         meter=meter, validate=lambda m: val_loss(m, pre),
     )
     trainer.remove_callback(PrinterCallback)
@@ -59,8 +60,10 @@ class TokenTrainer(Trainer):
         self.meter, self.validate = meter, validate
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        tokens = real_tokens(inputs)
+        inputs.pop(REAL_TOKENS, None)
         if model.training:
-            self.meter.add(real_tokens(inputs))
+            self.meter.add(tokens)
         return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
 
     def log(self, logs, start_time=None):
