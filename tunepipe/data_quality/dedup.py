@@ -11,7 +11,9 @@ that share a long passage but ask different questions do not collapse), hashed w
 into binary vectors, MinHashLSH with `dedup.num_hash_tables` tables and one approxSimilarityJoin at
 distance 1 - min(group_threshold, near_threshold). The join gives each candidate pair its exact
 Jaccard similarity (up to hashing collisions), and it is computed once. A pair at similarity s is
-missed with probability (1 - s) ** num_hash_tables.
+missed with probability (1 - s) ** num_hash_tables. MLlib ORs its tables (no AND bands), so
+templated data, where most rows are moderately similar to many others, gives many candidate pairs
+to check: fewer tables trade recall for speed there.
 
 - Pairs with Jaccard >= `dedup.near_threshold` link near-duplicate clusters (connected
   components); each cluster keeps its smallest record_id and the rest are removed.

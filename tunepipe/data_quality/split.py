@@ -16,7 +16,8 @@ splits. A unit's key is the smallest content hash (digest.row_hash) of its rows;
   every stratum gets its share exactly, up to one group. The trade-off: ratios hold exactly even
   for small strata, but new rows shift the cut points, so a few existing units near a cut can move
   when data grows. Choose `none` where stability across retraining matters more than exact
-  per-stratum ratios.
+  per-stratum ratios. (The ranking sorts each stratum's units in one task: fine for millions of
+  groups, not for billions.)
 - `split.fixed_test_dir`: a previous test split. Units holding a row whose content hash is in it
   form the test split; every other unit goes to train or validation only, at the renormalised
   ratios (a hash position that would mean test is folded back into train + validation, so rows
