@@ -32,6 +32,7 @@ def _write_config(project: Path, data: Path, model_dir: str, **extra) -> Path:
 
 def _tunepipe(*args, cwd: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "COLUMNS": "200", "PYTHONPATH": str(REPO)}
+    env.pop("MLFLOW_TRACKING_URI", None)
     return subprocess.run([*TUNEPIPE, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=1800)
 
 

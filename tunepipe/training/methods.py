@@ -96,7 +96,7 @@ def check_target_modules(cfg: Config, config) -> None:
     from transformers import AutoModelForCausalLM
 
     targets = cfg.training.lora.target_modules
-    if targets in (["all-linear"], "all-linear"):
+    if targets == ["all-linear"]:
         return
     with torch.device("meta"):
         model = AutoModelForCausalLM.from_config(config)

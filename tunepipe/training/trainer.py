@@ -26,8 +26,7 @@ def make_trainer(cfg: Config, model, pre: "Preflight", run: TrainingRun, val_los
     trainer = TokenTrainer(
         model=model, args=arguments(cfg, pre), train_dataset=pre.train, eval_dataset=pre.val or None,
         data_collator=Batcher(pre.tokenizer.pad_token_id, cfg.training.packing, cfg.model.max_seq_len),
-        callbacks=callbacks,
-        meter=meter, validate=lambda m: val_loss(m, pre),
+        callbacks=callbacks, meter=meter, validate=lambda m: val_loss(m, pre),
     )
     trainer.remove_callback(PrinterCallback)
     return trainer, meter
