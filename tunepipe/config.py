@@ -200,9 +200,27 @@ class PromptTuningConfig(_Section):
 
 PROMPT_METHODS = ("ptuning", "prompt_tuning")
 RESUME_HELP = "auto (continue from the latest checkpoint in checkpoint_dir), never (start over), or a checkpoint dir"
+NEMO_IMAGE = "nvcr.io/nvidia/nemo:25.11.01"
+NEMO_METHODS = ("lora", "sft")
+
+
+class NemoConfig(_Section):
+    recipe: str | None = Field(default=None, description="NeMo recipe, e.g. llama3_8b (default: from the model)")
+    tensor_parallel: int | None = Field(default=None, ge=1, description="default: from sizing")
+    pipeline_parallel: int | None = Field(default=None, ge=1, description="default: from sizing")
+    num_nodes: int = Field(default=1, ge=1)
+    gpus_per_node: int | None = Field(default=None, ge=1, description="default: cluster.training.count")
+    packed_sequence: bool = True
+    micro_batch_size: int = Field(default=1, ge=1)
+    global_batch_size: int | None = Field(
+        default=None, ge=1, description="default: training.batch_size x gradient_accumulation_steps"
+    )
+    image: str = NEMO_IMAGE
 
 
 class TrainingConfig(_Section):
+    backend: Literal["peft", "nemo"] = "peft"
+    nemo: NemoConfig = Field(default_factory=NemoConfig)
     method: Literal["lora", "qlora", "ptuning", "prompt_tuning", "sft"] = "lora"
     lora: LoraConfig = Field(default_factory=LoraConfig)
     qlora: QloraConfig = Field(default_factory=QloraConfig)
@@ -233,6 +251,10 @@ class TrainingConfig(_Section):
     resume: str = Field(default="auto", min_length=1, description=RESUME_HELP)
     merge: bool = Field(default=True, description="also write <out_dir>/merged for LoRA/QLoRA")
     system_metrics_interval_s: float | None = Field(default=10.0, gt=0)
+    distributed: Literal["auto", "none", "ddp", "fsdp"] = Field(
+        default="auto", description="auto: DDP under torchrun when there is more than one process; none: one process"
+    )
+    processes: int | None = Field(default=None, ge=1, description="processes per node (default: the GPUs it has, 1 on CPU)")
 
     @model_validator(mode="after")
     def _consistent(self) -> "TrainingConfig":
@@ -243,6 +265,11 @@ class TrainingConfig(_Section):
             )
         if self.early_stopping_patience and not self.eval_every:
             raise ValueError("training.early_stopping_patience needs training.eval_every (validation every N steps)")
+        if self.backend == "nemo" and self.method not in NEMO_METHODS:
+            raise ValueError(
+                f"training.backend=nemo supports training.method lora or sft, not {self.method}: "
+                "choose one of those, or set training.backend=peft"
+            )
         return self
 
 
@@ -284,9 +311,20 @@ class Toleration(_Section):
     effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] | None = "NoSchedule"
 
 
+class TrainJobConfig(_Section):
+    runtime: str = Field(default="torch-distributed", description="Kubeflow Trainer ClusterTrainingRuntime")
+    namespace: str | None = Field(default=None, description="default: the namespace the pipeline step runs in")
+    workspace_size: str = "100Gi"
+    workspace_storage_class: str | None = Field(default=None, description="a ReadWriteMany class (NFS, Filestore, EFS)")
+    timeout_s: float = Field(default=86400.0, gt=0)
+    poll_interval_s: float = Field(default=30.0, gt=0)
+
+
 class GpuPoolConfig(_Section):
     accelerator_type: str = "nvidia.com/gpu"
-    count: int = Field(default=1, ge=1)
+    count: int = Field(default=1, ge=1, description="GPUs per node")
+    nodes: int = Field(default=1, ge=1, description="more than 1: a Kubeflow Trainer TrainJob across nodes")
+    trainjob: TrainJobConfig = Field(default_factory=TrainJobConfig)
     node_selector: dict[str, str] = Field(default_factory=dict)
     tolerations: list[Toleration] = Field(
         default_factory=lambda: [Toleration(key="nvidia.com/gpu")]
