@@ -1,0 +1,29 @@
+"""Component of the fine-tuning stage with the NeMo backend; the pipeline puts it on the GPU node pool.
+
+It runs in the NeMo image (`NEMO_IMAGE`, or `training.nemo.image` once compiled), which has NeMo, torch
+and pip but neither kfp nor tunepipe. kfp is installed by KFP's own launcher at container start
+(`install_kfp_package=True`, the default: `pip install kfp==<this version> --no-deps`); a local run of
+it is a no-op, the same version being installed already. tunepipe comes from the image built by
+infra/Dockerfile.nemo (FROM the NeMo image, `pip install --no-deps` tunepipe and its light
+dependencies), not from `packages_to_install`: that would pip-install into the host environment in
+local runs, and tunepipe's pinned torch would replace the NeMo image's own build.
+"""
+
+from kfp import dsl
+from kfp.dsl import Dataset, Input, Model, Output
+
+from tunepipe.config import NEMO_IMAGE
+
+
+@dsl.component(base_image=NEMO_IMAGE)
+def nemo_finetune_op(
+    config: str,
+    approved_digest: str,
+    nemo_data: Input[Dataset],
+    model: Output[Model],
+) -> str:
+    """Fine-tune with NeMo (LoRA or SFT) on the approved split's NeMo files; writes HF adapter/merged weights."""
+    from tunepipe.components.runtime import run_stage
+    from tunepipe.training.nemo_backend import finetune
+
+    return run_stage(config, "finetune", lambda cfg: finetune(cfg, nemo_data.path, model.path, approved_digest))
