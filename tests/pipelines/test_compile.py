@@ -97,3 +97,62 @@ def test_pii_salt_comes_from_a_kubernetes_secret_only_when_hashing(tmp_path):
     pii = platform["platforms"]["kubernetes"]["deploymentSpec"]["executors"]["exec-pii-op"]
     assert pii["secretAsEnv"][0]["secretName"] == "tunepipe-pii-salt"
     assert pii["secretAsEnv"][0]["keyToEnv"] == [{"secretKey": "salt", "envVar": "TUNEPIPE_PII_SALT"}]
+
+
+def test_one_pod_with_many_gpus_runs_torchrun_inside_the_finetune_step(tmp_path):
+    cfg, spec, platform = _compile(tmp_path, OVERRIDES + ["training.distributed=fsdp"])
+    accel = _executor(spec, "finetune-op")["resources"]["accelerator"]
+    assert accel["resourceCount"] == "4"
+    assert "finetune-trainjob-op" not in spec["root"]["dag"]["tasks"]
+    assert "taskConfigPassthroughs" not in spec["components"]["comp-finetune-op"]
+    training = json.loads(spec["root"]["inputDefinitions"]["parameters"]["config_json"]["defaultValue"])["training"]
+    assert (training["distributed"], training["processes"]) == ("fsdp", None)
+    assert "pipelineConfig" not in platform["platforms"]["kubernetes"]
+
+
+TRAINJOB = OVERRIDES + ["cluster.training.nodes=2", "cluster.training.trainjob.runtime=torch-distributed",
+                        "cluster.training.trainjob.workspace_storage_class=nfs-rwx"]
+
+
+def test_many_nodes_make_the_finetune_step_a_trainjob_launcher_with_passthroughs(tmp_path):
+    _, spec, platform = _compile(tmp_path, TRAINJOB)
+    tasks = spec["root"]["dag"]["tasks"]
+    assert "finetune-op" not in tasks and "finetune-trainjob-op" in tasks
+    assert tasks["evaluate-op"]["inputs"]["artifacts"]["model"]["taskOutputArtifact"]["producerTask"] == \
+        "finetune-trainjob-op"
+    component = spec["components"]["comp-finetune-trainjob-op"]
+    passthroughs = {p["field"]: p.get("applyToTask", False) for p in component["taskConfigPassthroughs"]}
+    assert passthroughs == {"RESOURCES": False, "KUBERNETES_NODE_SELECTOR": False, "KUBERNETES_TOLERATIONS": False,
+                            "KUBERNETES_AFFINITY": False, "ENV": True, "KUBERNETES_VOLUMES": True}
+    assert component["inputDefinitions"]["parameters"]["task_config"]["parameterType"] == "TASK_CONFIG"
+    workspace = tasks["finetune-trainjob-op"]["inputs"]["parameters"]["workspace_path"]
+    assert workspace["runtimeValue"]["constant"] == "{{$.workspace_path}}"
+
+
+def test_trainjob_step_carries_gpus_node_selector_tolerations_and_a_shared_workspace(tmp_path):
+    _, spec, platform = _compile(tmp_path, TRAINJOB)
+    accel = _executor(spec, "finetune-trainjob-op")["resources"]["accelerator"]
+    assert (accel["resourceType"], accel["resourceCount"]) == ("nvidia.com/gpu", "4")
+    k8s = platform["platforms"]["kubernetes"]
+    step = k8s["deploymentSpec"]["executors"]["exec-finetune-trainjob-op"]
+    assert step["nodeSelector"]["labels"] == {"cloud.google.com/gke-accelerator": "nvidia-h100-80gb"}
+    assert step["tolerations"] == [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]
+    assert "emptyDirMounts" not in step
+    assert k8s["pipelineConfig"]["workspace"] == {
+        "size": "100Gi", "kubernetes": {"pvcSpecPatch": {"accessModes": ["ReadWriteMany"], "storageClassName": "nfs-rwx"}}
+    }
+
+
+def test_nemo_backend_runs_in_the_nemo_image_on_the_gpu_pool(tmp_path):
+    cfg, spec, platform = _compile(tmp_path, OVERRIDES + ["training.backend=nemo"])
+    tasks = spec["root"]["dag"]["tasks"]
+    assert "nemo-finetune-op" in tasks and "finetune-op" not in tasks
+    assert tasks["nemo-finetune-op"]["inputs"]["artifacts"]["nemo_data"]["taskOutputArtifact"] == {
+        "outputArtifactKey": "nemo", "producerTask": "split-op"
+    }
+    nemo = _executor(spec, "nemo-finetune-op")
+    assert nemo["image"] == cfg.training.nemo.image
+    assert nemo["resources"]["accelerator"]["resourceCount"] == "4"
+    k8s = platform["platforms"]["kubernetes"]["deploymentSpec"]["executors"]["exec-nemo-finetune-op"]
+    assert k8s["nodeSelector"]["labels"] == {"cloud.google.com/gke-accelerator": "nvidia-h100-80gb"}
+    assert _executor(spec, "evaluate-op")["image"] == "registry.example.com/ml/tunepipe:1.2.3"

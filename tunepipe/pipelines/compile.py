@@ -7,6 +7,7 @@ from pathlib import Path
 
 import yaml
 
+from tunepipe.components.image import IMAGE
 from tunepipe.config import Config
 from tunepipe.pipelines.knobs import knob_defaults
 from tunepipe.pipelines.pipeline import build_pipeline
@@ -19,8 +20,9 @@ def pipeline_arguments(cfg: Config) -> dict:
 
 
 def _set_image(docs: list[dict], image: str) -> None:
+    """Steps built on the project image get cluster.image; others (the NeMo image) keep theirs."""
     for executor in docs[0].get("deploymentSpec", {}).get("executors", {}).values():
-        if "container" in executor:
+        if executor.get("container", {}).get("image") == IMAGE:
             executor["container"]["image"] = image
 
 

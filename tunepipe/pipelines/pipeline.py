@@ -1,8 +1,12 @@
 """The tunepipe pipeline: the DAG of stages, and nothing else.
 
 `build_pipeline(cfg)` returns the `@dsl.pipeline` function; the local runner and the compiler use the
-very same one. Only cluster placement (GPU node pool, resources) comes from config at build time;
-everything a run may change is a pipeline parameter.
+very same one. Only cluster placement (GPU node pool, resources) and the fine-tuning component come
+from config at build time; everything a run may change is a pipeline parameter. Fine-tuning runs:
+
+    training.backend=nemo          nemo_finetune_op in the NeMo image on the GPU pool
+    cluster.training.nodes > 1     finetune_trainjob_op, a Kubeflow Trainer TrainJob across nodes
+    otherwise                      finetune_op on one GPU pod (torchrun inside when it has several GPUs)
 """
 
 
@@ -13,21 +17,51 @@ from tunepipe.components.evaluation import eval_gate_op, evaluate_op
 from tunepipe.components.rai import approval_gate_op, pii_op, review_op
 from tunepipe.components.registry import register_op, serve_smoke_op
 from tunepipe.components.setup import setup_op
-from tunepipe.components.training import finetune_op
+from tunepipe.components.nemo import nemo_finetune_op
+from tunepipe.components.training import finetune_op, finetune_trainjob_op
 from tunepipe.config import ClusterConfig, Config, GpuPoolConfig
 
 PIPELINE_NAME = "tunepipe"
 
 
-def _on_gpu_pool(task: dsl.PipelineTask, pool: GpuPoolConfig) -> None:
+def _on_gpu_pool(task: dsl.PipelineTask, pool: GpuPoolConfig, shm: bool = True) -> dsl.PipelineTask:
+    """GPUs, resources and placement of one node of the pool (a TrainJob step passes them on to its nodes)."""
     task.set_accelerator_type(pool.accelerator_type).set_accelerator_limit(pool.count)
     task.set_cpu_limit(pool.cpu).set_memory_limit(pool.memory)
     for key, value in pool.node_selector.items():
         kubernetes.add_node_selector(task, label_key=key, label_value=value)
     for tol in pool.tolerations:
         kubernetes.add_toleration(task, key=tol.key, operator=tol.operator, value=tol.value, effect=tol.effect)
-    kubernetes.empty_dir_mount(task, volume_name="dshm", mount_path="/dev/shm", medium="Memory",
-                               size_limit=pool.shm_size)
+    if shm:
+        kubernetes.empty_dir_mount(task, volume_name="dshm", mount_path="/dev/shm", medium="Memory",
+                                   size_limit=pool.shm_size)
+    return task
+
+
+def _finetune(cfg: Config, config, digest, split: dsl.PipelineTask) -> dsl.PipelineTask:
+    pool = cfg.cluster.training
+    if cfg.training.backend == "nemo":
+        task = nemo_finetune_op(config=config, approved_digest=digest, nemo_data=split.outputs["nemo"])
+        task.container_spec.image = cfg.training.nemo.image
+        return _on_gpu_pool(task, pool)
+    inputs = {"config": config, "approved_digest": digest, "train": split.outputs["train"],
+              "validation": split.outputs["validation"]}
+    if pool.nodes > 1:
+        task = finetune_trainjob_op(workspace_path=dsl.WORKSPACE_PATH_PLACEHOLDER, **inputs)
+        return _on_gpu_pool(task, pool, shm=False)
+    return _on_gpu_pool(finetune_op(**inputs), pool)
+
+
+def _pipeline_config(cfg: Config) -> dsl.PipelineConfig | None:
+    """A ReadWriteMany workspace volume, which a TrainJob's nodes share with the step that launched it."""
+    trainjob = cfg.cluster.training.trainjob
+    if cfg.cluster.training.nodes == 1 or cfg.training.backend == "nemo":
+        return None
+    patch = {"accessModes": ["ReadWriteMany"]}
+    if trainjob.workspace_storage_class:
+        patch["storageClassName"] = trainjob.workspace_storage_class
+    return dsl.PipelineConfig(workspace=dsl.WorkspaceConfig(
+        size=trainjob.workspace_size, kubernetes=dsl.KubernetesWorkspaceConfig(pvcSpecPatch=patch)))
 
 
 def _on_cpu(task: dsl.PipelineTask, cluster: ClusterConfig) -> dsl.PipelineTask:
@@ -48,6 +82,7 @@ def build_pipeline(cfg: Config):
     @dsl.pipeline(
         name=PIPELINE_NAME,
         description="Raw domain data to a reviewed, fine-tuned, evaluated, registered and served LLM.",
+        pipeline_config=_pipeline_config(cfg),
     )
     def tunepipe_pipeline(
         config_json: str,
@@ -96,9 +131,7 @@ def build_pipeline(cfg: Config):
 
         split = _on_cpu(split_op(config=config, approved_digest=digest, dataset=pii.outputs["redacted"]), cluster)
         split.after(approval)
-        train = finetune_op(config=config, approved_digest=digest, train=split.outputs["train"],
-                            validation=split.outputs["validation"])
-        _on_gpu_pool(train, cluster.training)
+        train = _finetune(cfg, config, digest, split)
 
         evaluation = _uncached(evaluate_op(
             config=config, parent_run_id=parent, split_summary=split.outputs["Output"],

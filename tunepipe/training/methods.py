@@ -201,6 +201,23 @@ def save(cfg: Config, model, tokenizer, base_dir: str, out_dir: Path, hw: Hardwa
     return {"adapter": True, "merged": merged}
 
 
+def gather_fsdp(cfg: Config, trainer, base_dir: str, hw: Hardware):
+    """The trained model whole again after FSDP (every rank must call this); None except on rank 0.
+
+    The shards are gathered into a full state dict on rank 0, which loads it into a fresh, unsharded
+    copy of the model (the base with a new adapter, or the base itself for sft).
+    """
+    from tunepipe.training import dist
+
+    state = trainer.accelerator.get_state_dict(trainer.model_wrapped)
+    if not dist.is_main():
+        return None
+    model = load_base(cfg, base_dir, hw)
+    model = wrap(cfg, model, base_dir)
+    model.load_state_dict(state)
+    return model
+
+
 def merge_adapter(base_dir: str, adapter_dir: Path, hw: Hardware):
     """A fresh, unquantised base with the saved LoRA adapter merged in (QLoRA merges the same way)."""
     import torch

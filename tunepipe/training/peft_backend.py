@@ -7,7 +7,8 @@ Everything else a user can get wrong is checked before a model is loaded: the me
 the base model path, the sequence length against the model's context, the LoRA target modules, trainable
 tokens left after masking, and the checkpoint to resume from. Outputs (see `methods`): `out_dir/adapter`,
 `out_dir/merged`, `out_dir/finetune_summary.json`. Checkpoints go to `training.checkpoint_dir` (default
-`out_dir/checkpoints`, removed once the outputs are written).
+`out_dir/checkpoints`, removed once the outputs are written). Under torchrun (`launch`) every process
+trains its share of each batch; only rank 0 logs to MLflow and writes checkpoint metadata and outputs.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from tunepipe import artifacts
 from tunepipe.config import Config
 from tunepipe.errors import TunepipeError
 from tunepipe.tracking import log_metrics
-from tunepipe.training import checkpoint, methods
+from tunepipe.training import checkpoint, dist, methods
 from tunepipe.training.data import TRUNCATION_POLICY, Example, encode_frame, label_tokens
 from tunepipe.training.tracker import TrainingRun, training_params
 
@@ -57,20 +58,30 @@ def finetune(cfg: Config, train_dir: str, val_dir: str, out_dir: str, digest: st
     run = TrainingRun.open(pre.resume.meta.get("mlflow_run_id"), pre.resume.step)
     try:
         model = methods.wrap(cfg, methods.load_base(cfg, pre.base_dir, pre.hw), pre.base_dir)
-        stats = train(cfg, model, pre, run, digest)
-        written = methods.save(cfg, model, pre.tokenizer, pre.base_dir, Path(out_dir), pre.hw)
+        stats, trainer = train(cfg, model, pre, run, digest)
+        written = save(cfg, model, trainer, pre, Path(out_dir))
     except BaseException:
         run.finish(failed=True)
         raise
     result = summary(cfg, pre, stats, written, digest, run, time.perf_counter() - started)
-    (Path(out_dir) / SUMMARY_FILE).write_text(json.dumps(result, indent=2))
+    if dist.is_main():
+        (Path(out_dir) / SUMMARY_FILE).write_text(json.dumps(result, indent=2))
     run.log_metrics({"seconds": result["seconds"]}, step=stats["steps"])
     run.finish()
     if run.continues:
         log_metrics({"seconds": result["seconds"], "val_loss": stats["val_loss"]}, step=stats["steps"])
-    if not cfg.training.checkpoint_dir:
+    if not cfg.training.checkpoint_dir and dist.is_main():
         shutil.rmtree(pre.resume.dir, ignore_errors=True)
     return result
+
+
+def save(cfg: Config, model, trainer, pre: Preflight, out_dir: Path) -> dict:
+    """Outputs from rank 0; under FSDP every rank first helps gather the sharded weights."""
+    if dist.world_size() > 1 and cfg.training.distributed == "fsdp":
+        model = methods.gather_fsdp(cfg, trainer, pre.base_dir, pre.hw)
+    written = methods.save(cfg, model, pre.tokenizer, pre.base_dir, out_dir, pre.hw) if dist.is_main() else {}
+    dist.barrier()
+    return written
 
 
 def check_inputs(cfg: Config, train_dir: str, digest: str) -> None:
@@ -125,7 +136,7 @@ def read_split(cfg: Config, tokenizer, split_dir: str, limit: int | None,
     examples, truncated, dropped = encode_frame(
         cfg, tokenizer, frame.head(limit) if limit else frame, cfg.model.max_seq_len, answer_only
     )
-    if truncated or dropped:
+    if (truncated or dropped) and dist.is_main():
         print(f"{split_dir}: {truncated} rows cut to model.max_seq_len={cfg.model.max_seq_len}, {dropped} "
               f"dropped ({TRUNCATION_POLICY})", flush=True)
     return examples, truncated, dropped
@@ -135,11 +146,14 @@ def set_threads() -> None:
     import torch
 
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    torch.set_num_threads(max(1, cores))
+    torch.set_num_threads(max(1, cores // int(os.environ.get("LOCAL_WORLD_SIZE", "1"))))
 
 
-def train(cfg: Config, model, pre: Preflight, run: TrainingRun, digest: str) -> dict:
-    """Run (or continue) the Trainer to `training.max_steps`; validation before and after."""
+def train(cfg: Config, model, pre: Preflight, run: TrainingRun, digest: str) -> tuple[dict, object]:
+    """Run (or continue) the Trainer to `training.max_steps`; validation before and after.
+
+    Returns the stats and the trainer. `tokens_per_s` adds up the tokens of all processes.
+    """
     from tunepipe.training.trainer import make_trainer
 
     counts = methods.parameter_counts(model)
@@ -150,7 +164,8 @@ def train(cfg: Config, model, pre: Preflight, run: TrainingRun, digest: str) -> 
     steps = trainer.state.global_step
     val_after = val_loss(model, pre)
     run.log_metrics({"val_loss": val_after}, step=steps)
-    print(f"validation loss {val_before} -> {val_after}", flush=True)
+    if dist.is_main():
+        print(f"validation loss {val_before} -> {val_after}", flush=True)
     losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
     tail = losses[-max(1, len(losses) // 5):]
     return {
@@ -163,7 +178,7 @@ def train(cfg: Config, model, pre: Preflight, run: TrainingRun, digest: str) -> 
         "val_loss": val_after,
         "tokens_per_s": meter.overall(),
         **counts,
-    }
+    }, trainer
 
 
 def begin(cfg: Config, model, pre: Preflight, run: TrainingRun, digest: str, counts: dict) -> float | None:
@@ -172,14 +187,17 @@ def begin(cfg: Config, model, pre: Preflight, run: TrainingRun, digest: str, cou
     Returns the validation loss before any training.
     """
     if pre.resume.checkpoint is not None:
-        print(f"resuming from {pre.resume.checkpoint} (step {pre.resume.step})", flush=True)
-        run_id = run.run_id or pre.resume.meta.get("mlflow_run_id")
-        checkpoint.write_meta(pre.resume.dir, {**pre.resume.meta, "mlflow_run_id": run_id})
+        if dist.is_main():
+            print(f"resuming from {pre.resume.checkpoint} (step {pre.resume.step})", flush=True)
+            run_id = run.run_id or pre.resume.meta.get("mlflow_run_id")
+            checkpoint.write_meta(pre.resume.dir, {**pre.resume.meta, "mlflow_run_id": run_id})
         run.log_dict(cfg.model_dump(), f"config/resolved_config_resume_{pre.resume.step}.json")
         return pre.resume.meta.get("val_loss_before")
     val_before = val_loss(model, pre)
-    checkpoint.start_fresh(pre.resume, {"mlflow_run_id": run.run_id, "val_loss_before": val_before,
-                                        "config": checkpoint.shaping_config(cfg, digest)})
+    if dist.is_main():
+        checkpoint.start_fresh(pre.resume, {"mlflow_run_id": run.run_id, "val_loss_before": val_before,
+                                            "config": checkpoint.shaping_config(cfg, digest)})
+    dist.barrier()
     log_start(cfg, pre, run, counts, digest, val_before)
     return val_before
 
@@ -187,7 +205,7 @@ def begin(cfg: Config, model, pre: Preflight, run: TrainingRun, digest: str, cou
 def log_start(cfg: Config, pre: Preflight, run: TrainingRun, counts: dict, digest: str, val_before) -> None:
     run.log_params(training_params(cfg, {
         "base_dir": pre.base_dir, "dataset_digest": digest, "precision_resolved": pre.hw.precision,
-        "device": "cuda" if pre.hw.cuda else "cpu", "train_rows": len(pre.train), "val_rows": len(pre.val),
+        "device": "cuda" if pre.hw.cuda else "cpu", "world_size": dist.world_size(), "train_rows": len(pre.train), "val_rows": len(pre.val),
         "train_label_tokens": label_tokens(pre.train), "truncation_policy": TRUNCATION_POLICY,
         "truncated_rows": pre.truncated, "dropped_rows": pre.dropped, **counts,
     }))
@@ -218,6 +236,7 @@ def summary(cfg: Config, pre: Preflight, stats: dict, written: dict, digest: str
         "truncated": pre.truncated,
         "dropped_too_long": pre.dropped,
         "truncation": {"policy": TRUNCATION_POLICY, "truncated_rows": pre.truncated, "dropped_rows": pre.dropped},
+        "world_size": dist.world_size(),
         "training_run_id": run.run_id,
         "seconds": round(seconds, 2),
         "digest": digest,

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Callable
 from transformers import EarlyStoppingCallback, PrinterCallback, Trainer, TrainerCallback, TrainingArguments
 
 from tunepipe.config import Config
+from tunepipe.training import dist
 from tunepipe.training.data import REAL_TOKENS, Batcher, real_tokens
 from tunepipe.training.tracker import TrainingRun
 
@@ -33,6 +34,8 @@ def make_trainer(cfg: Config, model, pre: "Preflight", run: TrainingRun, val_los
 
 
 def arguments(cfg: Config, pre: "Preflight") -> TrainingArguments:
+    from tunepipe.training.launch import parallel_arguments
+
     t, hw = cfg.training, pre.hw
     evaluating = bool(t.eval_every and pre.val)
     return TrainingArguments(
@@ -47,7 +50,7 @@ def arguments(cfg: Config, pre: "Preflight") -> TrainingArguments:
         restore_callback_states_from_checkpoint=True, bf16=hw.precision == "bf16", fp16=hw.precision == "fp16",
         use_cpu=not hw.cuda, dataloader_pin_memory=hw.cuda, remove_unused_columns=False,
         activation_checkpointing=t.gradient_checkpointing and t.method != "qlora",
-        activation_checkpointing_kwargs={"use_reentrant": False},
+        activation_checkpointing_kwargs={"use_reentrant": False}, **parallel_arguments(cfg, dist.world_size()),
     )
 
 
@@ -78,7 +81,10 @@ class TokenTrainer(Trainer):
 
 
 class TokenMeter(TrainerCallback):
-    """Non-padding tokens per second of training compute (the clock pauses for validation and saving)."""
+    """Non-padding tokens per second of training compute (the clock pauses for validation and saving).
+
+    Under torchrun the tokens of all processes are added up, so the rate is the whole job's.
+    """
 
     def __init__(self):
         self.tokens, self.start = 0, None
@@ -90,8 +96,9 @@ class TokenMeter(TrainerCallback):
     def rate(self) -> float:
         now = time.perf_counter()
         seconds = max(now - (self.start or now), 1e-9)
-        rate = self.tokens / seconds
-        self.total_tokens += self.tokens
+        tokens = dist.sum_over_ranks(self.tokens)
+        rate = tokens / seconds
+        self.total_tokens += tokens
         self.total_seconds += seconds
         self.tokens, self.start = 0, now
         return round(rate, 1)
@@ -123,6 +130,8 @@ class StepLogger(TrainerCallback):
         metrics = {self.NAMES[k]: v for k, v in (logs or {}).items() if k in self.NAMES and v is not None}
         step = state.global_step
         self.run.log_metrics(metrics, step=step)
+        if not state.is_world_process_zero:
+            return
         if "train_loss" in metrics and (step % max(1, self.max_steps // 50) == 0 or step == self.max_steps):
             print(f"step {step}/{self.max_steps}  loss {metrics['train_loss']:.4f}  "
                   f"lr {metrics.get('learning_rate', 0):.2e}  {metrics.get('tokens_per_s', 0):.0f} tok/s", flush=True)
