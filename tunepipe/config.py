@@ -208,7 +208,7 @@ class NemoConfig(_Section):
     recipe: str | None = Field(default=None, description="NeMo recipe, e.g. llama3_8b (default: from the model)")
     tensor_parallel: int | None = Field(default=None, ge=1, description="default: from sizing")
     pipeline_parallel: int | None = Field(default=None, ge=1, description="default: from sizing")
-    num_nodes: int = Field(default=1, ge=1)
+    num_nodes: int | None = Field(default=None, ge=1, description="default: cluster.training.nodes")
     gpus_per_node: int | None = Field(default=None, ge=1, description="default: cluster.training.count")
     packed_sequence: bool = True
     micro_batch_size: int = Field(default=1, ge=1)

@@ -156,3 +156,17 @@ def test_nemo_backend_runs_in_the_nemo_image_on_the_gpu_pool(tmp_path):
     k8s = platform["platforms"]["kubernetes"]["deploymentSpec"]["executors"]["exec-nemo-finetune-op"]
     assert k8s["nodeSelector"]["labels"] == {"cloud.google.com/gke-accelerator": "nvidia-h100-80gb"}
     assert _executor(spec, "evaluate-op")["image"] == "registry.example.com/ml/tunepipe:1.2.3"
+
+
+def test_nemo_across_nodes_is_a_trainjob_launcher_fed_the_nemo_files(tmp_path):
+    _, spec, platform = _compile(tmp_path, TRAINJOB + ["training.backend=nemo"])
+    tasks = spec["root"]["dag"]["tasks"]
+    assert "nemo-trainjob-op" in tasks and "nemo-finetune-op" not in tasks and "finetune-trainjob-op" not in tasks
+    assert tasks["nemo-trainjob-op"]["inputs"]["artifacts"]["nemo_data"]["taskOutputArtifact"] == {
+        "outputArtifactKey": "nemo", "producerTask": "split-op"
+    }
+    assert _executor(spec, "nemo-trainjob-op")["image"] == "registry.example.com/ml/tunepipe:1.2.3"
+    passthroughs = {p["field"] for p in spec["components"]["comp-nemo-trainjob-op"]["taskConfigPassthroughs"]}
+    assert {"RESOURCES", "KUBERNETES_NODE_SELECTOR", "KUBERNETES_TOLERATIONS"} <= passthroughs
+    assert platform["platforms"]["kubernetes"]["pipelineConfig"]["workspace"]["kubernetes"]["pvcSpecPatch"][
+        "accessModes"] == ["ReadWriteMany"]

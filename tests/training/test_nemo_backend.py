@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 import types
 from pathlib import Path
 from types import SimpleNamespace
@@ -218,12 +219,12 @@ class FakeNemo:
         run.run = self._run_task
         return run
 
-    def _run_task(self, task, executor=None, name=""):
-        if task is self.recipe:
-            self.record("run_recipe", executor=vars(executor), task_name=name)
+    def _run_task(self, task, executor=None, name="", direct=False):
+        if hasattr(task, "trainer"):
+            self.record("run_recipe", executor=vars(executor) if executor else None, task_name=name, direct=direct)
             last = Path(task.dir) / task.name / "2026-01-01_00-00-00" / "checkpoints"
-            (last / "model--val_loss=0.50-step=29-consumed_samples=120.0-last").mkdir(parents=True)
-            (last / "model--val_loss=0.60-step=19-consumed_samples=80.0").mkdir(parents=True)
+            (last / "model--val_loss=0.50-step=29-consumed_samples=120.0-last").mkdir(parents=True, exist_ok=True)
+            (last / "model--val_loss=0.60-step=19-consumed_samples=80.0").mkdir(parents=True, exist_ok=True)
         else:
             self.record("run_partial", fn=task.fn, executor=vars(executor), task_name=name, **task.kwargs)
             Path(task.kwargs["output_path"]).mkdir(parents=True)
@@ -323,7 +324,7 @@ def test_lora_end_to_end_with_fake_nemo(approved_cfg, nemo_data, splits, tiny_ba
     assert data.packed_sequence_specs.packed_sequence_size == 64
     assert data.dataset_kwargs["prompt_template"] == "{input}{output}"
     (ran,) = fake.named("run_recipe")
-    assert ran["executor"] == {"kind": "local", "ntasks_per_node": 1, "launcher": "torchrun"}
+    assert ran["executor"] == {"kind": "local", "ntasks_per_node": 1, "launcher": "torchrun"} and not ran["direct"]
 
     last = str(work / "runs" / "tunepipe" / "2026-01-01_00-00-00" / "checkpoints"
                / "model--val_loss=0.50-step=29-consumed_samples=120.0-last")
@@ -379,9 +380,64 @@ def test_sft_exports_the_full_model(approved_cfg, nemo_data, splits, tmp_path, m
     assert (tmp_path / "ckpt").is_dir()
 
 
-def test_multi_node_needs_another_launcher(approved_cfg, nemo_data, splits, tmp_path, monkeypatch):
+def test_a_multi_node_spec_in_a_one_node_step_points_at_the_trainjob(approved_cfg, nemo_data, splits, tmp_path,
+                                                                      monkeypatch):
     FakeNemo().install(monkeypatch)
     cfg = approved_cfg.model_copy(deep=True)
     cfg.training.nemo.num_nodes = 2
-    with pytest.raises(TunepipeError, match="set training.nemo.num_nodes=1"):
+    with pytest.raises(TunepipeError, match="set cluster.training.nodes=2"):
         nemo_backend.finetune(cfg, nemo_data, str(tmp_path / "out"), splits[2])
+
+
+def _on_two_nodes(approved_cfg, tmp_path):
+    cfg = approved_cfg.model_copy(deep=True)
+    cfg.cluster.training.nodes = 2
+    cfg.training.checkpoint_dir = str(tmp_path / "shared" / "ckpt")
+    return cfg
+
+
+def test_across_nodes_rank0_prepares_every_rank_trains_and_rank0_exports(approved_cfg, nemo_data, splits, tmp_path,
+                                                                         monkeypatch):
+    fake = FakeNemo().install(monkeypatch)
+    cfg, out = _on_two_nodes(approved_cfg, tmp_path), tmp_path / "shared" / "model"
+    results = {}
+
+    def rank1():
+        results[1] = nemo_backend.finetune_on_node(cfg, nemo_data, str(out), splits[2], rank=1, wait_s=60)
+
+    other = threading.Thread(target=rank1)
+    other.start()
+    results[0] = nemo_backend.finetune_on_node(cfg, nemo_data, str(out), splits[2], rank=0)
+    other.join(timeout=60)
+
+    assert results[1] is None and results[0]["nemo"]["num_nodes"] == 2
+    assert len(fake.named("run_partial")) == 1, "only rank 0 imports the base model"
+    runs = fake.named("run_recipe")
+    assert len(runs) == 2 and all(r["direct"] and r["executor"] is None for r in runs)
+    assert all(c["num_nodes"] == 2 for c in fake.named("finetune_recipe"))
+    assert len(fake.named("export_lora")) == 1 and (out / "finetune_summary.json").is_file()
+    assert json.loads(nemo_backend.marker_path(str(out)).read_text())["rows"]["training.jsonl"] == results[0][
+        "train_rows"]
+
+
+def test_across_nodes_a_refusal_on_rank0_reaches_the_other_ranks(approved_cfg, nemo_data, tmp_path, monkeypatch):
+    FakeNemo().install(monkeypatch)
+    cfg, out = _on_two_nodes(approved_cfg, tmp_path), str(tmp_path / "shared" / "model")
+    with pytest.raises(TunepipeError, match="approv"):
+        nemo_backend.finetune_on_node(cfg, nemo_data, out, "0" * 64, rank=0)
+    with pytest.raises(TunepipeError, match="rank 0 refused the run: .*approv"):
+        nemo_backend.finetune_on_node(cfg, nemo_data, out, "0" * 64, rank=1, wait_s=1)
+
+
+def test_the_trainjob_worker_runs_the_nemo_node_entry(approved_cfg, nemo_data, splits, tmp_path, monkeypatch):
+    from tunepipe.training import worker
+
+    fake = FakeNemo().install(monkeypatch)
+    cfg, out = _on_two_nodes(approved_cfg, tmp_path), tmp_path / "shared" / "model"
+    config = tmp_path / "config.json"
+    config.write_text(cfg.to_json())
+    monkeypatch.setenv("RANK", "0")
+    code = worker.main(["--config", str(config), "--train", nemo_data, "--val", nemo_data, "--out", str(out),
+                        "--digest", splits[2]])
+    assert code == 0 and (out / "finetune_summary.json").is_file()
+    assert [r["direct"] for r in fake.named("run_recipe")] == [True]

@@ -199,3 +199,20 @@ def test_component_forwards_the_task_config_to_the_trainjob(tmp_path, cfg, appro
     assert job["spec"]["trainer"]["resourcesPerNode"] == TASK_CONFIG["resources"]
     assert node_patch(job)["nodeSelector"] == TASK_CONFIG["node_selector"]
     assert arg(job["spec"]["trainer"]["command"], "--run-id") == out["mlflow_run_id"]
+
+
+def test_nemo_across_nodes_runs_the_nemo_image_on_the_splits_nemo_files(tmp_path, cfg, approver, splits):
+    train_dir, _, digest = splits
+    cfg.training.backend = "nemo"
+    cfg.training.nemo.image = "registry.example.com/ml/tunepipe-nemo:1.2.3"
+    approver(cfg, digest)
+    api = FakeApi(["Complete"], outputs=workers_write_outputs)
+    trainjob.run_trainjob(cfg, TASK_CONFIG, train_dir, None, str(tmp_path / "model"), digest,
+                          str(tmp_path / "workspace"), api=api)
+    [(_, job)] = api.created
+    trainer = job["spec"]["trainer"]
+    assert trainer["image"] == "registry.example.com/ml/tunepipe-nemo:1.2.3"
+    assert (trainer["numNodes"], trainer["numProcPerNode"]) == (2, 4)
+    staged = Path(arg(trainer["command"], "--train"))
+    assert arg(trainer["command"], "--val") == str(staged) and staged.name == "train"
+    assert not (staged.parent / "validation").exists()

@@ -1,4 +1,5 @@
-"""Component of the fine-tuning stage with the NeMo backend; the pipeline puts it on the GPU node pool.
+"""Components of the fine-tuning stage with the NeMo backend: one GPU pod (`nemo_finetune_op`), or a
+Kubeflow Trainer TrainJob across nodes launched from a step in the project image (`nemo_trainjob_op`).
 
 It runs in the NeMo image (`NEMO_IMAGE`, or `training.nemo.image` once compiled), which has NeMo, torch
 and pip but neither kfp nor tunepipe. kfp is installed by KFP's own launcher at container start
@@ -12,6 +13,8 @@ local runs, and tunepipe's pinned torch would replace the NeMo image's own build
 from kfp import dsl
 from kfp.dsl import Dataset, Input, Model, Output
 
+from tunepipe.components.image import IMAGE
+from tunepipe.components.training import TRAINJOB_PASSTHROUGHS
 from tunepipe.config import NEMO_IMAGE
 
 
@@ -27,3 +30,23 @@ def nemo_finetune_op(
     from tunepipe.training.nemo_backend import finetune
 
     return run_stage(config, "finetune", lambda cfg: finetune(cfg, nemo_data.path, model.path, approved_digest))
+
+
+@dsl.component(base_image=IMAGE, install_kfp_package=False, task_config_passthroughs=TRAINJOB_PASSTHROUGHS)
+def nemo_trainjob_op(
+    config: str,
+    approved_digest: str,
+    workspace_path: str,
+    nemo_data: Input[Dataset],
+    model: Output[Model],
+    task_config: dsl.TaskConfig,
+) -> str:
+    """Fine-tune with NeMo across nodes: a Kubeflow Trainer TrainJob whose nodes run the NeMo image."""
+    import dataclasses
+
+    from tunepipe.components.runtime import run_stage
+    from tunepipe.training.trainjob import run_trainjob
+
+    return run_stage(config, "finetune", lambda cfg: run_trainjob(
+        cfg, dataclasses.asdict(task_config), nemo_data.path, None, model.path, approved_digest, workspace_path,
+    ))

@@ -5,6 +5,7 @@ very same one. Only cluster placement (GPU node pool, resources) and the fine-tu
 from config at build time; everything a run may change is a pipeline parameter. Fine-tuning runs:
 
     training.backend=nemo          nemo_finetune_op in the NeMo image on the GPU pool
+                  and nodes > 1    nemo_trainjob_op, a TrainJob whose nodes run the NeMo image
     cluster.training.nodes > 1     finetune_trainjob_op, a Kubeflow Trainer TrainJob across nodes
     otherwise                      finetune_op on one GPU pod (torchrun inside when it has several GPUs)
 """
@@ -17,7 +18,7 @@ from tunepipe.components.evaluation import eval_gate_op, evaluate_op
 from tunepipe.components.rai import approval_gate_op, pii_op, review_op
 from tunepipe.components.registry import register_op, serve_smoke_op
 from tunepipe.components.setup import setup_op
-from tunepipe.components.nemo import nemo_finetune_op
+from tunepipe.components.nemo import nemo_finetune_op, nemo_trainjob_op
 from tunepipe.components.training import finetune_op, finetune_trainjob_op
 from tunepipe.config import ClusterConfig, Config, GpuPoolConfig
 
@@ -40,6 +41,10 @@ def _on_gpu_pool(task: dsl.PipelineTask, pool: GpuPoolConfig, shm: bool = True) 
 
 def _finetune(cfg: Config, config, digest, split: dsl.PipelineTask) -> dsl.PipelineTask:
     pool = cfg.cluster.training
+    if cfg.training.backend == "nemo" and pool.nodes > 1:
+        task = nemo_trainjob_op(config=config, approved_digest=digest, nemo_data=split.outputs["nemo"],
+                                workspace_path=dsl.WORKSPACE_PATH_PLACEHOLDER)
+        return _on_gpu_pool(task, pool, shm=False)
     if cfg.training.backend == "nemo":
         task = nemo_finetune_op(config=config, approved_digest=digest, nemo_data=split.outputs["nemo"])
         task.container_spec.image = cfg.training.nemo.image
@@ -55,7 +60,7 @@ def _finetune(cfg: Config, config, digest, split: dsl.PipelineTask) -> dsl.Pipel
 def _pipeline_config(cfg: Config) -> dsl.PipelineConfig | None:
     """A ReadWriteMany workspace volume, which a TrainJob's nodes share with the step that launched it."""
     trainjob = cfg.cluster.training.trainjob
-    if cfg.cluster.training.nodes == 1 or cfg.training.backend == "nemo":
+    if cfg.cluster.training.nodes == 1:
         return None
     patch = {"accessModes": ["ReadWriteMany"]}
     if trainjob.workspace_storage_class:

@@ -2,6 +2,9 @@
 
     finetune = checks -> recipe_spec -> stage data -> import HF ckpt -> run recipe -> export to HF
 
+On one node `finetune` launches torchrun over the pod's GPUs itself; across nodes (a Kubeflow Trainer
+TrainJob, `trainjob`) every process runs `finetune_on_node`: rank 0 does the steps around training.
+
 `recipe_spec` turns the config into a plain, JSON-serialisable description of the run (recipe name,
 parallel layout, batch sizes, LoRA settings in NeMo's module names, data and checkpoint paths) and
 checks it; `build_recipe` turns that into NeMo's own recipe object. Outputs match the PEFT backend
@@ -24,8 +27,10 @@ from pathlib import Path
 from tunepipe.config import NEMO_IMAGE, Config
 from tunepipe.errors import TunepipeError
 from tunepipe.tracking import log_metrics
+from tunepipe.training.launch import active_run_id
 
 SUMMARY_FILE = "finetune_summary.json"
+READY_MARKER = ".prepared.json"
 NEMO_FILES = ("training.jsonl", "validation.jsonl", "test.jsonl")
 LORA_NAMES = {
     "q_proj": "linear_qkv", "k_proj": "linear_qkv", "v_proj": "linear_qkv", "o_proj": "linear_proj",
@@ -62,8 +67,9 @@ def recipe_spec(cfg: Config, nemo_data_dir: str, out_dir: str) -> dict:
     recipe = n.recipe or recipe_for(hf, cfg.model.base)
     work = Path(t.checkpoint_dir or Path(out_dir) / "checkpoints")
     gpus = n.gpus_per_node or cfg.cluster.training.count
-    tp, pp = parallel_layout(cfg, base_dir, n.num_nodes * gpus)
-    check_layout(hf, tp, pp, n.num_nodes, gpus)
+    nodes = n.num_nodes or cfg.cluster.training.nodes
+    tp, pp = parallel_layout(cfg, base_dir, nodes * gpus)
+    check_layout(hf, tp, pp, nodes, gpus)
     seq = cfg.model.max_seq_len
     return {
         "recipe": recipe,
@@ -73,13 +79,13 @@ def recipe_spec(cfg: Config, nemo_data_dir: str, out_dir: str) -> dict:
         "merge": t.method == "lora" and t.merge,
         "tensor_parallel": tp,
         "pipeline_parallel": pp,
-        "num_nodes": n.num_nodes,
+        "num_nodes": nodes,
         "gpus_per_node": gpus,
         "max_steps": t.max_steps,
         "learning_rate": t.learning_rate,
         "warmup_steps": round(t.warmup_ratio * t.max_steps),
         "micro_batch_size": n.micro_batch_size,
-        "global_batch_size": global_batch(cfg, n.num_nodes * gpus // (tp * pp)),
+        "global_batch_size": global_batch(cfg, nodes * gpus // (tp * pp)),
         "seq_length": seq,
         "packed_sequence": n.packed_sequence,
         "packed_sequence_size": seq if n.packed_sequence else None,
@@ -288,26 +294,94 @@ def apply_trainer(recipe, spec: dict) -> None:
 # --- the stage ------------------------------------------------------------------------------------------
 
 def finetune(cfg: Config, nemo_data_dir: str, out_dir: str, digest: str) -> dict:
-    """Fine-tune with NeMo on the approved split's NeMo files; write HF outputs and the summary."""
-    from tunepipe.training.peft_backend import check_inputs
-
+    """Fine-tune with NeMo on one node (torchrun over its GPUs) on the approved split's NeMo files; write HF
+    outputs and the summary. Across nodes every node runs `finetune_on_node` instead (a TrainJob)."""
     started = time.perf_counter()
-    check_inputs(cfg, nemo_data_dir, digest)
-    spec = recipe_spec(cfg, nemo_data_dir, out_dir)
+    spec = checked_spec(cfg, nemo_data_dir, out_dir, digest)
     if spec["num_nodes"] > 1:
         raise TunepipeError(
-            "this component launches one node (torchrun on its GPUs): set training.nemo.num_nodes=1, or run the "
-            "recipe from docs/nemo.md with a multi-node executor"
+            f"training.nemo.num_nodes={spec['num_nodes']} but this step runs on one node: set "
+            f"cluster.training.nodes={spec['num_nodes']} so the pipeline runs NeMo as a Kubeflow Trainer TrainJob"
         )
     llm, run = import_nemo()
+    tokenizer, rows = prepare(cfg, llm, run, spec)
+    run.run(build_recipe(spec), executor=run.LocalExecutor(ntasks_per_node=spec["gpus_per_node"],
+                                                           launcher="torchrun"), name=spec["name"])
+    return finish(cfg, llm, spec, tokenizer, rows, digest, started)
+
+
+def finetune_on_node(cfg: Config, nemo_data_dir: str, out_dir: str, digest: str, rank: int,
+                     wait_s: float = 3600.0) -> dict | None:
+    """One torchrun process of a multi-node NeMo run (`worker` on a TrainJob's nodes).
+
+    Global rank 0 stages the data and imports the base model, while the others wait for its marker beside
+    `out_dir` on the shared workspace (`<out_dir>.prepared.json`, unique per TrainJob); then every process trains in-process (`direct=True`, NeMo's Megatron strategy
+    reads torchrun's environment); rank 0 exports and returns the summary, the others None.
+    """
+    started = time.perf_counter()
+    llm, run = import_nemo()
+    if rank == 0:
+        spec, tokenizer, rows = prepared_on_rank0(cfg, llm, run, nemo_data_dir, out_dir, digest)
+    else:
+        spec = recipe_spec(cfg, nemo_data_dir, out_dir)
+        rows = wait_for_marker(marker_path(out_dir), wait_s)
+    run.run(build_recipe(spec), direct=True, name=spec["name"])
+    if rank != 0:
+        return None
+    return finish(cfg, llm, spec, tokenizer, rows, digest, started)
+
+
+
+def prepared_on_rank0(cfg: Config, llm, run, nemo_data_dir: str, out_dir: str, digest: str):
+    """Checks, staging and import on rank 0; the marker carries the row counts, or the error for the others."""
+    marker = marker_path(out_dir)
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        spec = checked_spec(cfg, nemo_data_dir, out_dir, digest)
+        tokenizer, rows = prepare(cfg, llm, run, spec)
+    except TunepipeError as err:
+        marker.write_text(json.dumps({"error": str(err)}))
+        raise
+    marker.write_text(json.dumps({"rows": rows}))
+    return spec, tokenizer, rows
+
+
+def marker_path(out_dir: str) -> Path:
+    out = Path(out_dir)
+    return out.with_name(out.name + READY_MARKER)
+
+
+def wait_for_marker(path: Path, wait_s: float, poll_s: float = 5.0) -> dict:
+    deadline = time.monotonic() + wait_s
+    while not path.is_file():
+        if time.monotonic() > deadline:
+            raise TunepipeError(f"rank 0 did not prepare the NeMo run within {wait_s:g} s ({path} never appeared)")
+        time.sleep(poll_s)
+    marker = json.loads(path.read_text())
+    if "error" in marker:
+        raise TunepipeError(f"rank 0 refused the run: {marker['error']}")
+    return marker["rows"]
+
+
+def checked_spec(cfg: Config, nemo_data_dir: str, out_dir: str, digest: str) -> dict:
+    from tunepipe.training.peft_backend import check_inputs
+
+    check_inputs(cfg, nemo_data_dir, digest)
+    return recipe_spec(cfg, nemo_data_dir, out_dir)
+
+
+def prepare(cfg: Config, llm, run, spec: dict) -> tuple[object, dict]:
+    """The chat-formatted data and the imported base checkpoint; (tokenizer, rows per file)."""
     tokenizer = load_tokenizer(spec["base_dir"])
     rows = stage_data(cfg, tokenizer, spec["source_data_dir"], spec["data_dir"])
     import_base(llm, run, spec)
-    run.run(build_recipe(spec), executor=run.LocalExecutor(ntasks_per_node=spec["gpus_per_node"],
-                                                           launcher="torchrun"), name=spec["name"])
+    return tokenizer, rows
+
+
+def finish(cfg: Config, llm, spec: dict, tokenizer, rows: dict, digest: str, started: float) -> dict:
     written = export(llm, spec, tokenizer)
     result = summary(cfg, spec, rows, written, digest, time.perf_counter() - started)
-    (Path(out_dir) / SUMMARY_FILE).write_text(json.dumps(result, indent=2))
+    (Path(spec["out_dir"]) / SUMMARY_FILE).write_text(json.dumps(result, indent=2))
     log_metrics({k: result[k] for k in ("train_loss", "val_loss", "seconds") if result[k] is not None})
     if not cfg.training.checkpoint_dir:
         shutil.rmtree(spec["work_dir"], ignore_errors=True)
@@ -418,14 +492,6 @@ def mean_tail(values: list[float]) -> float | None:
         return None
     tail = values[-max(1, len(values) // 5):]
     return round(sum(tail) / len(tail), 4)
-
-
-def active_run_id() -> str | None:
-    import sys
-
-    mlflow = sys.modules.get("mlflow")
-    run = mlflow.active_run() if mlflow else None
-    return run.info.run_id if run else None
 
 
 def summary(cfg: Config, spec: dict, rows: dict, written: dict, digest: str, seconds: float) -> dict:

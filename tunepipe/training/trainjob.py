@@ -76,7 +76,7 @@ def build_trainjob(cfg: Config, name: str, namespace: str, task_config: dict, wo
         "spec": {
             "runtimeRef": {"name": pool.trainjob.runtime},
             "trainer": {
-                "image": cfg.cluster.image,
+                "image": cfg.training.nemo.image if cfg.training.backend == "nemo" else cfg.cluster.image,
                 "command": ["torchrun", *worker_args],
                 "numNodes": pool.nodes,
                 "numProcPerNode": pool.count,
@@ -152,27 +152,33 @@ def wait(api, name: str, namespace: str, timeout_s: float, poll_s: float,
         sleep(poll_s)
 
 
-def stage_inputs(cfg: Config, workdir: Path, train_dir: str, val_dir: str) -> dict:
-    """Copy the splits and the config onto the shared workspace; the paths the workers will see."""
+def stage_inputs(cfg: Config, workdir: Path, inputs: dict[str, str]) -> dict:
+    """Copy the input dirs and the config onto the shared workspace; the paths the workers will see."""
     workdir.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(train_dir, workdir / "train", dirs_exist_ok=True)
-    shutil.copytree(val_dir, workdir / "validation", dirs_exist_ok=True)
+    for name, source in inputs.items():
+        shutil.copytree(source, workdir / name, dirs_exist_ok=True)
     (workdir / "config.json").write_text(cfg.to_json())
     (workdir / "errors").mkdir(exist_ok=True)
-    return {"config": str(workdir / "config.json"), "train": str(workdir / "train"),
-            "val": str(workdir / "validation"), "out": str(workdir / "model"), "errors": str(workdir / "errors")}
+    return {"config": str(workdir / "config.json"), **{name: str(workdir / name) for name in inputs},
+            "out": str(workdir / "model"), "errors": str(workdir / "errors")}
 
 
-def run_trainjob(cfg: Config, task_config: dict, train_dir: str, val_dir: str, out_dir: str, digest: str,
+def run_trainjob(cfg: Config, task_config: dict, train_dir: str, val_dir: str | None, out_dir: str, digest: str,
                  workspace: str, api=None) -> dict:
-    """Fine-tune across `cluster.training.nodes` nodes; outputs land in `out_dir`, like the one-pod stage."""
+    """Fine-tune across `cluster.training.nodes` nodes; outputs land in `out_dir`, like the one-pod stage.
+
+    With `training.backend=nemo` the nodes run the NeMo image, `train_dir` is the split's NeMo data dir
+    and `val_dir` is None.
+    """
     from tunepipe.training.peft_backend import check_inputs
 
     check_inputs(cfg, train_dir, digest)
     api = api or kubernetes_api()
     namespace, name = current_namespace(cfg), job_name(digest)
-    paths = stage_inputs(cfg, Path(workspace) / "tunepipe-trainjobs" / name, train_dir, val_dir)
-    args = worker_args(paths["config"], paths["train"], paths["val"], paths["out"], digest, active_run_id())
+    inputs = {"train": train_dir, **({"validation": val_dir} if val_dir else {})}
+    paths = stage_inputs(cfg, Path(workspace) / "tunepipe-trainjobs" / name, inputs)
+    args = worker_args(paths["config"], paths["train"], paths.get("validation", paths["train"]), paths["out"],
+                       digest, active_run_id())
     manifest = build_trainjob(cfg, name, namespace, task_config, args,
                               {ERRORS_ENV: paths["errors"], "PYTHONUNBUFFERED": "1"})
     api.create_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, manifest)

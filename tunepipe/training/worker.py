@@ -2,7 +2,8 @@
 
     python -m tunepipe.training.worker --config C --train T --val V --out O --digest D [--run-id R]
 
-Joins the process group, then runs `peft_backend.finetune`. Rank 0 continues the MLflow run `R` (the
+Joins the process group, then runs `peft_backend.finetune` (with `training.backend=nemo`:
+`nemo_backend.finetune_on_node`, `--train` being the NeMo data dir; NeMo sets up its own process group). Rank 0 continues the MLflow run `R` (the
 stage run of the launching step) so one run holds the whole training; the others log nothing. A
 `TunepipeError` is recorded for the launcher under `$TUNEPIPE_WORKER_ERRORS`.
 """
@@ -33,6 +34,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     cfg = Config.from_json(Path(args.config).read_text())
     try:
+        if cfg.training.backend == "nemo":
+            _continue_run(cfg, args.run_id)
+            from tunepipe.training.nemo_backend import finetune_on_node
+
+            finetune_on_node(cfg, args.train, args.out, args.digest, dist.rank())
+            return 0
         dist.init()
         _continue_run(cfg, args.run_id)
         from tunepipe.training.peft_backend import finetune
