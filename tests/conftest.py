@@ -14,11 +14,13 @@ import pytest
 
 
 @pytest.fixture(autouse=True)
-def _no_leaked_tracking_uri():
-    """mlflow.set_tracking_uri also exports MLFLOW_TRACKING_URI; keep it from reaching later tests' subprocesses."""
-    before = os.environ.get("MLFLOW_TRACKING_URI")
+def _no_leaked_mlflow_uris():
+    """mlflow.set_tracking_uri / set_registry_uri also export MLFLOW_*_URI; keep them from later tests' subprocesses."""
+    names = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
+    before = {name: os.environ.get(name) for name in names}
     yield
-    if before is None:
-        os.environ.pop("MLFLOW_TRACKING_URI", None)
-    else:
-        os.environ["MLFLOW_TRACKING_URI"] = before
+    for name, value in before.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value

@@ -32,8 +32,17 @@ def _write_config(project: Path, data: Path, model_dir: str, **extra) -> Path:
 
 def _tunepipe(*args, cwd: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "COLUMNS": "200", "PYTHONPATH": str(REPO)}
-    env.pop("MLFLOW_TRACKING_URI", None)
+    for leaked in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI"):
+        env.pop(leaked, None)
     return subprocess.run([*TUNEPIPE, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=1800)
+
+
+def _client(root: Path):
+    """A client on the project's store (tracking and registry: other tests leave mlflow's globals set)."""
+    import mlflow
+
+    uri = f"sqlite:///{root / '.tunepipe' / 'mlflow.db'}"
+    return mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)
 
 
 @pytest.fixture(scope="module")
@@ -64,10 +73,7 @@ def test_run_registers_serves_and_summarises(first_run, project):
     assert "approved by demo-reviewer (auto-approved" in out
     assert "served answer" in out
 
-    import mlflow
-
-    mlflow.set_tracking_uri(f"sqlite:///{root / '.tunepipe' / 'mlflow.db'}")
-    client = mlflow.MlflowClient()
+    client = _client(root)
     version = client.get_model_version_by_alias("tunepipe-demo-support", "candidate")
     tags = version.tags
     assert len(tags["tunepipe.dataset_digest"]) == 64
@@ -98,7 +104,4 @@ def test_stop_mode_refuses_unapproved_data_and_registers_nothing(first_run, proj
     assert "awaiting approval" in result.stderr.lower() or "not approved" in result.stderr.lower()
     assert "tunepipe approve" in result.stderr
 
-    import mlflow
-
-    mlflow.set_tracking_uri(f"sqlite:///{root / '.tunepipe' / 'mlflow.db'}")
-    assert mlflow.MlflowClient().search_model_versions("name='never-registered'") == []
+    assert _client(root).search_model_versions("name='never-registered'") == []
