@@ -11,11 +11,14 @@ each first runs every stage on --warmup lines (the cold start, reported as warmu
 run measures throughput. Memory is sampled every 0.1 s with psutil: the Python driver, the Spark
 JVM (in local mode a child of the Python driver) and the Python workers the JVM starts.
 
-  --compare-masters   local[1] as well: speed-up of local[2] (or --master) on each stage
+  --compare-masters   local[1] as well: speed-up of local[2] (or --master) on each stage, and how many
+                      cores each kept busy (CPU seconds of driver, JVM and workers / wall seconds)
   --pandas-baseline   the same normalisation, token counts, quality verdicts and exact dedup in one
                       pandas process, against clean_records + exact-only deduplicate on the same
                       ingested records
   --scale             10 x N as well: the ratio of driver peak memory (flat = nothing collected)
+  --no-near           exact dedup only: MLlib's MinHashLSH ORs its tables, so on this templated data
+                      its candidate pairs grow faster than linearly (1M records: > 45 min, 8 GB shuffle)
 
 Inputs, stage outputs and the converted tokenizer live under --work-dir (default /tmp), not in
 the project. Stages this checkout lacks are skipped and listed under "missing_stages".
@@ -43,7 +46,7 @@ CPU_HEAVY = ("clean", "dedup")
 STAGES = ("ingest", "clean", "dedup", "digest", "split")
 EXACT_DUP, NEAR_DUP, MALFORMED, HTML = 0.03, 0.03, 0.005, 0.05
 RECENT = 5000
-SHOWN = ("speedup", "peak_mib_ratio")
+SHOWN = ("speedup", "peak_mib_ratio", "cores_busy")
 
 
 # ---------------------------------------------------------------- synthetic data
@@ -172,13 +175,17 @@ def next_line(maker: TextMaker, i: int, recent: list) -> tuple[str | None, str]:
 # ---------------------------------------------------------------- memory sampling
 
 class PeakMemory:
-    """Peak RSS (MiB) of this process, its Spark JVM and the JVM's Python workers, per phase."""
+    """Peak RSS (MiB) of this process, its Spark JVM and the JVM's Python workers, per phase; and the CPU
+    seconds the whole process tree spent in each phase (the highest CPU time seen per process, summed:
+    short-lived workers lose at most one sampling interval)."""
 
     def __init__(self, interval_s: float = 0.1):
         self.interval_s = interval_s
         self.me = psutil.Process()
         self.phases: dict[str, dict] = {}
         self.phase = "start"
+        self.cpu_seen: dict[int, float] = {}
+        self.cpu: dict[str, float] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -190,11 +197,17 @@ class PeakMemory:
         self._stop.set()
         self._thread.join()
 
+    def _cpu(self, process: psutil.Process) -> None:
+        times = process.cpu_times()
+        self.cpu_seen[process.pid] = max(self.cpu_seen.get(process.pid, 0.0), times.user + times.system)
+
     def _sample(self) -> dict:
         python = self.me.memory_info().rss
+        self._cpu(self.me)
         jvm = workers = 0
         for child in self.me.children(recursive=True):
             try:
+                self._cpu(child)
                 if child.name() == "java":
                     jvm += child.memory_info().rss
                 elif child.name().startswith("python"):
@@ -207,8 +220,10 @@ class PeakMemory:
 
     def _run(self) -> None:
         while not self._stop.is_set():
+            phase, before = self.phase, sum(self.cpu_seen.values())
             sample = self._sample()
-            peaks = self.phases.setdefault(self.phase, {k: 0.0 for k in sample})
+            self.cpu[phase] = self.cpu.get(phase, 0.0) + sum(self.cpu_seen.values()) - before
+            peaks = self.phases.setdefault(phase, {k: 0.0 for k in sample})
             for key, value in sample.items():
                 peaks[key] = max(peaks[key], value)
             self._stop.wait(self.interval_s)
@@ -264,7 +279,10 @@ def run_configuration(spec: dict) -> dict:
             rows_out = output_rows(summary, rows_in)
     for name, peaks in memory.phases.items():
         if name in result["stages"]:
-            result["stages"][name]["peak_mib"] = {k: round(v, 1) for k, v in peaks.items()}
+            stage = result["stages"][name]
+            stage["peak_mib"] = {k: round(v, 1) for k, v in peaks.items()}
+            stage["cpu_s"] = round(memory.cpu.get(name, 0.0), 1)
+            stage["cores_busy"] = round(stage["cpu_s"] / stage["seconds"], 2)
     result["peak_mib"] = memory.overall()
     return result
 
@@ -414,7 +432,7 @@ def base_spec(args, n: int, master: str) -> dict:
     run_name = f"{n}-" + re.sub(r"[^A-Za-z0-9_.-]+", "-", master).strip("-")
     return {"input": str(input_path(args, n)), "root": str(work / "runs" / run_name),
             "project_dir": str(work / "project"), "master": master, "driver_memory": args.driver_memory,
-            "model_base": args.model_base, "near": True, "stages": list(STAGES), "warmup": args.warmup}
+            "model_base": args.model_base, "near": not args.no_near, "stages": list(STAGES), "warmup": args.warmup}
 
 
 def pipeline_run(args, n: int, master: str) -> dict:
@@ -427,8 +445,11 @@ def compare_masters(args, main: dict) -> dict:
     other = pipeline_run(args, args.records, "local[1]")
     speedup = {name: round(other["stages"][name]["seconds"] / main["stages"][name]["seconds"], 2)
                for name in main["stages"] if name in other["stages"]}
+    busy = {run["master"]: {name: stage.get("cores_busy") for name, stage in run["stages"].items()}
+            for run in (other, main)}
     return {"baseline": "local[1]", "against": args.master, "speedup": speedup,
-            "cpu_heavy": {k: speedup[k] for k in CPU_HEAVY if k in speedup}, "local[1]": other}
+            "cpu_heavy": {k: speedup[k] for k in CPU_HEAVY if k in speedup}, "cores_busy": busy,
+            "local[1]": other}
 
 
 def baseline_comparison(args) -> dict:
@@ -505,6 +526,7 @@ def parse_args(argv=None):
     parser.add_argument("--compare-masters", action="store_true")
     parser.add_argument("--pandas-baseline", action="store_true")
     parser.add_argument("--scale", action="store_true")
+    parser.add_argument("--no-near", action="store_true", help="exact dedup only (no MinHashLSH) in every run")
     parser.add_argument("--work-dir", default=str(DEFAULT_WORK_DIR))
     parser.add_argument("--out", default="docs/benchmarks/data_prep.json")
     parser.add_argument("--run", nargs=2, metavar=("KIND", "SPEC"), help=argparse.SUPPRESS)
