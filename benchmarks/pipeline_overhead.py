@@ -62,7 +62,7 @@ def run_direct(cfg) -> float:
     approval = gate(cfg, review["digest"])
     split_dataset(cfg, str(d / "redacted"), str(d / "train"), str(d / "val"), str(d / "test"), review["digest"])
     finetune_summary_path = d / "model"
-    from tunepipe.training.lora import finetune
+    from tunepipe.training.launch import finetune
 
     finetune(cfg, str(d / "train"), str(d / "val"), str(finetune_summary_path), review["digest"])
     metrics = evaluate(cfg, str(finetune_summary_path), str(d / "test"), str(d / "eval.html"))
