@@ -315,8 +315,9 @@ def finetune_on_node(cfg: Config, nemo_data_dir: str, out_dir: str, digest: str,
     """One torchrun process of a multi-node NeMo run (`worker` on a TrainJob's nodes).
 
     Global rank 0 stages the data and imports the base model, while the others wait for its marker beside
-    `out_dir` on the shared workspace (`<out_dir>.prepared.json`, unique per TrainJob); then every process trains in-process (`direct=True`, NeMo's Megatron strategy
-    reads torchrun's environment); rank 0 exports and returns the summary, the others None.
+    `out_dir` on the shared workspace (`<out_dir>.prepared.json`, unique per TrainJob); then every process
+    trains in-process (`direct=True`, NeMo's Megatron strategy reads torchrun's environment); rank 0
+    exports and returns the summary, the others None.
     """
     started = time.perf_counter()
     llm, run = import_nemo()

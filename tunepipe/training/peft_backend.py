@@ -205,7 +205,8 @@ def begin(cfg: Config, model, pre: Preflight, run: TrainingRun, digest: str, cou
 def log_start(cfg: Config, pre: Preflight, run: TrainingRun, counts: dict, digest: str, val_before) -> None:
     run.log_params(training_params(cfg, {
         "base_dir": pre.base_dir, "dataset_digest": digest, "precision_resolved": pre.hw.precision,
-        "device": "cuda" if pre.hw.cuda else "cpu", "world_size": dist.world_size(), "train_rows": len(pre.train), "val_rows": len(pre.val),
+        "device": "cuda" if pre.hw.cuda else "cpu", "world_size": dist.world_size(),
+        "train_rows": len(pre.train), "val_rows": len(pre.val),
         "train_label_tokens": label_tokens(pre.train), "truncation_policy": TRUNCATION_POLICY,
         "truncated_rows": pre.truncated, "dropped_rows": pre.dropped, **counts,
     }))

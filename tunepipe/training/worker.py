@@ -3,9 +3,10 @@
     python -m tunepipe.training.worker --config C --train T --val V --out O --digest D [--run-id R]
 
 Joins the process group, then runs `peft_backend.finetune` (with `training.backend=nemo`:
-`nemo_backend.finetune_on_node`, `--train` being the NeMo data dir; NeMo sets up its own process group). Rank 0 continues the MLflow run `R` (the
-stage run of the launching step) so one run holds the whole training; the others log nothing. A
-`TunepipeError` is recorded for the launcher under `$TUNEPIPE_WORKER_ERRORS`.
+`nemo_backend.finetune_on_node`, `--train` being the NeMo data dir; NeMo sets up its own process
+group). Rank 0 continues the MLflow run `R` (the stage run of the launching step) so one run holds the
+whole training; the others log nothing. A `TunepipeError` is recorded for the launcher under
+`$TUNEPIPE_WORKER_ERRORS`.
 """
 
 from __future__ import annotations
