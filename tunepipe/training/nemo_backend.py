@@ -28,8 +28,8 @@ from tunepipe.config import NEMO_IMAGE, Config
 from tunepipe.errors import TunepipeError
 from tunepipe.tracking import log_metrics
 from tunepipe.training.launch import active_run_id
+from tunepipe.training.peft_backend import SUMMARY_FILE
 
-SUMMARY_FILE = "finetune_summary.json"
 READY_MARKER = ".prepared.json"
 NEMO_FILES = ("training.jsonl", "validation.jsonl", "test.jsonl")
 LORA_NAMES = {
