@@ -66,7 +66,9 @@ class DedupConfig(_Section):
     near_threshold: float = Field(default=0.85, gt=0.0, le=1.0)
     group_threshold: float | None = Field(default=0.7, gt=0.0, le=1.0)
     shingle_size: int = Field(default=5, ge=1)
-    num_hash_tables: int = Field(default=8, ge=1)
+    bands: int = Field(default=20, ge=1)
+    rows_per_band: int = Field(default=3, ge=1)
+    max_bucket: int = Field(default=1000, ge=2)
     report_clusters: int = Field(default=10, ge=0)
 
     @model_validator(mode="after")

@@ -248,3 +248,20 @@ def test_input_without_the_clean_columns_is_refused(spark, tmp_path):
     pd.DataFrame({"record_id": ["a"], "prompt": ["p"]}).to_parquet(path / "part-0.parquet")
     with pytest.raises(TunepipeError, match="lacks the columns .*run it first"):
         deduplicate(config(tmp_path), str(path), str(tmp_path / "o"), str(tmp_path / "r"))
+
+
+def test_banded_candidates_and_the_oversized_bucket_star(spark, tmp_path):
+    cfg = config(tmp_path, max_bucket=3)
+    rows = spark.createDataFrame(
+        [(f"r{i}", "the same long question about the quarterly report", "and the very same answer" + "!" * i)
+         for i in range(6)] + [("z", "a different question entirely here", "with another answer too")],
+        "record_id string, prompt string, response string")
+    signed = dedup.signatures(cfg, rows).persist()
+    assert {len(r._values) for r in signed.collect()} == {cfg.dedup.bands * cfg.dedup.rows_per_band}
+    bands, r = cfg.dedup.bands, cfg.dedup.rows_per_band
+    pairs = {(r.a, r.b) for r in dedup.candidate_pairs(signed, bands, r, cfg.dedup.max_bucket).collect()}
+    assert pairs == {("r0", f"r{i}") for i in range(1, 6)}
+    full = {(r.a, r.b) for r in dedup.candidate_pairs(signed, bands, r, 100).collect()}
+    assert full == {(f"r{i}", f"r{j}") for i in range(6) for j in range(i + 1, 6)}
+    scored = {(r.a, r.b): r.jaccard for r in dedup.similar_pairs(cfg, rows, 0.5).collect()}
+    assert scored == {p: 1.0 for p in pairs}

@@ -279,3 +279,27 @@ def test_bad_input_is_redacted_or_quarantined_with_a_reason(spark, cfg, tmp_path
     assert "<EMAIL_ADDRESS>" in kept.loc[1, "prompt"] and "🎉" in kept.loc[1, "prompt"]
     text = kept[["prompt", "response"]].fillna("").to_string()
     assert not [v for v in ("john@example.com", "juergen@example.de", "ahmed@example.com") if v in text]
+
+
+def test_rows_are_spread_over_every_core_even_when_partitions_are_skewed(spark, tmp_path):
+    """A Parquet file with one row group, split by bytes: every row in one partition, the others empty."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from pyspark.sql import functions as F
+
+    from tunepipe.rai.pii import MIN_ROWS_PER_WORKER, _spread
+
+    n = 4 * MIN_ROWS_PER_WORKER
+    texts = [f"{i:08d}-" + "".join(chr(65 + (i * k) % 26) for k in range(200)) for i in range(n)]
+    pq.write_table(pa.table({"prompt": texts}), tmp_path / "one-row-group.parquet")
+    spark.conf.set("spark.sql.files.openCostInBytes", "0")
+    try:
+        skewed = spark.read.parquet(str(tmp_path / "one-row-group.parquet"))
+        before = [r["count"] for r in skewed.groupBy(F.spark_partition_id()).count().collect()]
+        assert skewed.rdd.getNumPartitions() > 1 and before == [n]
+        after = [r["count"] for r in _spread(spark, skewed).groupBy(F.spark_partition_id()).count().collect()]
+    finally:
+        spark.conf.unset("spark.sql.files.openCostInBytes")
+    assert len(after) >= 2 and sum(after) == n and min(after) >= n // (2 * len(after))
+    tiny = spark.range(0, MIN_ROWS_PER_WORKER, numPartitions=1)
+    assert _spread(spark, tiny).rdd.getNumPartitions() == 1

@@ -202,13 +202,20 @@ def _judge_frames(frames: Iterator, stage: StageSettings) -> Iterator:
 
 
 def _spread(spark, df):
-    """Give each Spark core a Presidio worker when there is enough work to pay for its start."""
+    """Rows dealt round-robin over at least one partition per core, when there is enough work to pay
+    for a Presidio worker's start on each.
+
+    The partition count alone says nothing about balance: Spark splits a Parquet file by bytes, and a
+    file with one row group gives one split every row and the others none (a 100k-record file read
+    as two partitions ran on one core).
+    """
     try:
         cores = spark.sparkContext.defaultParallelism
+        partitions = df.rdd.getNumPartitions()
     except Exception:
         return df
     wanted = min(cores, df.count() // MIN_ROWS_PER_WORKER)
-    return df.repartition(wanted) if wanted > 1 and df.rdd.getNumPartitions() < wanted else df
+    return df.repartition(max(wanted, partitions)) if wanted > 1 else df
 
 
 def redact_df(cfg: Config, df, stage: StageSettings | None = None):

@@ -4,10 +4,11 @@
 gold spans for names (also lowercase, uppercase, after prepositions, in greetings and signatures),
 emails, phone numbers in many formats, card numbers, SSNs, IBANs, IP addresses, street addresses,
 ZIP codes and cities, mixed with PII-free sentences full of look-alikes (order numbers, versions,
-amounts, tracking codes, company names). Three splits keep the measurement honest: `dev` templates
-were used to tune `rai.recognizers`; `heldout` and then `fresh` templates were written after that
-tuning, and their first scores (PERSON recall 0.81 each, all else met) are the honest estimate for
-phrasings nobody tuned on. `score(records, predictions)`
+amounts, tracking codes, company names). Four splits keep the measurement honest: `dev` templates
+were used to tune `rai.recognizers`; `heldout`, `fresh` and then `unseen` templates were each written
+after the tuning before them, and their first scores (PERSON recall 0.81, 0.81, 0.90; every other
+direct identifier 0.96-1.0) are the honest estimate for phrasings nobody tuned on.
+`score(records, predictions)`
 measures what redaction needs: a gold span counts as redacted when predicted spans of ANY entity type
 cover at least 90% of its characters (per-label recall), and character precision is the share of
 predicted characters that lie inside a gold span. The committed set is tests/rai/data/pii_eval.jsonl:
@@ -141,6 +142,32 @@ FRESH_TEMPLATES = [
     "Thx, {first_lc}",
     "Tenant: {name}, unit at {street}, {city}.",
     "The VPN at {ip6} is down again.",
+]
+
+# Written after the rules that the heldout misses led to (sign-off lines, "name" field labels, "call",
+# phone cues such as "direct line"). First score: PERSON 0.90, PHONE_NUMBER 0.96, every other direct
+# identifier 1.0; its misses then led to UPPERCASE names after a cue and "068-5509329"-style numbers.
+UNSEEN_TEMPLATES = [
+    "Could you transfer ownership of the workspace to {name}? I'm leaving on {date}.",
+    "{first} mentioned you could help with the SSO setup. My cell is {phone}.",
+    "Best,\n{first} {last}\nSenior {job}",
+    "The package for {name} was left at {street} instead of the front office.",
+    "Hi {first}, can you resend the invoice to {email}? Ours bounced.",
+    "Please charge the annual fee to {card} and email the receipt to {email}.",
+    "our admin is {name_lc} and she is on leave until {month}",
+    "Emergency contact: {name}, {phone}",
+    "I'd like to dispute a transaction. SSN: {ssn}. Card: {card}.",
+    "Wire transfer failed, beneficiary {name}, IBAN {iban}. Please advise.",
+    "Suspicious sign-ins from {ip} on the account of {name}.",
+    "Moving to {address}, please update my profile. Phone stays {phone}.",
+    "Greetings from {city}! {name} here, we met at the trade show.",
+    "Cheers,\n{first}\n{phone}",
+    "Escalated by {name} after the customer at {ip} hit rate limits.",
+    "Please send the tax form to {name_upper}, {address}.",
+    "ZIP {zip}, apartment at {street}. The courier could not find it.",
+    "I work with {first} {last} on the data team and we both lost access.",
+    "CC'ing {name} ({email}) who owns the integration on our side.",
+    "new phone number for {first_lc}: {phone}",
 ]
 
 FILLERS = [
@@ -317,15 +344,15 @@ def render(template: str, fill) -> tuple[str, list[dict]]:
     return text + template[last:], spans
 
 
-SPLITS = {"dev": TEMPLATES, "heldout": HELDOUT_TEMPLATES, "fresh": FRESH_TEMPLATES}
+SPLITS = {"dev": TEMPLATES, "heldout": HELDOUT_TEMPLATES, "fresh": FRESH_TEMPLATES, "unseen": UNSEEN_TEMPLATES}
 
 
 def generate(sizes: dict[str, int] | None = None, seed: int = 4) -> list[dict]:
     """Labelled records, `sizes[split]` of them from each split's templates (default 450 dev, 80
-    heldout, 70 fresh); the same sizes and seed (and Faker version) give the same records."""
+    heldout, 70 fresh, 100 unseen); the same sizes and seed (and Faker version) give the same records."""
     from faker import Faker
 
-    sizes = sizes or {"dev": 450, "heldout": 80, "fresh": 70}
+    sizes = sizes or {"dev": 450, "heldout": 80, "fresh": 70, "unseen": 100}
     plan = [(split, k) for split, n in sizes.items() for k in range(n)]
     rng = random.Random(seed)
     locales = sorted(set(NAME_LOCALES + PHONE_LOCALES + IBAN_LOCALES))

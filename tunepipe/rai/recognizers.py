@@ -83,7 +83,7 @@ def zip_code_recognizer():
 
 PHONE_CONTEXT = [
     "phone", "call", "called", "number", "mobile", "cell", "tel", "telephone", "reach", "fax", "whatsapp",
-    "contact", "numéro", "téléphone", "portable", "número", "teléfono", "telefon", "telefono", "handy", "sms",
+    "contact", "line", "landline", "hotline", "dial", "numéro", "téléphone", "portable", "número", "teléfono", "telefon", "telefono", "handy", "sms",
 ]
 
 
@@ -98,6 +98,7 @@ def loose_phone_recognizer():
     international = r"(?<![\w+-])\+\d{2}[\d -]{8,14}\d\b"
     area_code = r"(?<![\w-])\(0\d{2,5}\)[ -]?\d[\d -]{3,10}\d\b"
     trunk_prefix = r"(?<![\w+-])0\d{9,10}\b"
+    local_grouped = r"(?<![\w+.-])0\d{1,4}[-/ ]\d{5,8}\b(?![-/.]\d)"
     grouped = r"(?<![\w+.-])(?!\d{4}-\d\d-\d\d\b)(?=(?:[ -]?\d){9,13}(?![ -]?\d))\d{1,5}(?:[ -]\d{2,8}){1,4}(?![\w-])"
     return PatternRecognizer(
         supported_entity="PHONE_NUMBER",
@@ -108,6 +109,7 @@ def loose_phone_recognizer():
             Pattern("trunk_zero", trunk_zero, 0.5),
             Pattern("international", international, 0.5),
             Pattern("area_code", area_code, 0.5),
+            Pattern("local_trunk_grouped", local_grouped, 0.4),
             Pattern("grouped_with_context", grouped, 0.1),
             Pattern("trunk_prefix_with_context", trunk_prefix, 0.1),
         ],
@@ -134,7 +136,7 @@ NAME_CUES = [
     "colleague", "manager", "account holder", "holder", "cardholder", "ship to", "bill to", "attn", "attention",
     "from", "to", "cc", "signed by", "approved by", "assigned to", "escalated by", "reported by", "handled by",
     "created by", "forwarded to", "spoke to", "spoke with", "speak to", "speak with", "talked to",
-    "talked with", "call with", "meeting with", "met with", "ask", "asked", "tell", "told",
+    "talked with", "call", "call with", "meeting with", "met with", "ask", "asked", "tell", "told",
     "hi", "hello", "hey", "dear", "thanks", "thank you", "regards", "best regards", "kind regards", "best",
     "cheers", "sincerely", "cordially", "thx", "remove", "add", "invite", "per", "met", "meet",
     "employee", "tenant", "beneficiary", "payee", "recipient", "owner", "caller", "sender", "requester",
@@ -145,7 +147,7 @@ NAME_CUES = [
 ]
 # Cues that are also common words: a single or lowercase word after them is a name only when the cue
 # ends a line or a field ("Best,\n", "To: ").
-WEAK_CUES = {"from", "to", "name", "add", "per", "best", "called", "named", "customer", "client"}
+WEAK_CUES = {"from", "to", "name", "add", "per", "best", "call", "called", "named", "customer", "client"}
 # Words that follow cues without being anyone's name: addressees ("Hi Team"), and the cue words
 # themselves ("Dear Mr. Smith").
 NOT_NAMES = {
@@ -204,7 +206,9 @@ class NameRecognizer(LocalRecognizer):
     name, or no English word (the lexicon is the spaCy model's lemma list, inflections included). Up
     to four words of one shape (lowercase, Capitalised, UPPER), one space or an initial apart, are a
     name when they follow a cue ("spoke with", "Hi", "Thanks,\\n", "assigned to", "Mr.", "soy",
-    "Tenant:") or precede " here" ("frederick here"); without either, when there are two or more
+    "Tenant:", a field label with "name" in it such as "Name on card:", or a short sign-off line
+    ending in a comma when the name's line is short: "Talk soon,\\nAnna") or precede " here"
+    ("frederick here"); without either, when there are two or more
     and the first is a census first name followed by a last name, or a Capitalised unknown word.
     Words glued to digits ("EMP-004211") and names followed by "Inc" or "Ltd" never count. `tidy`
     vets the spans of the other recognizers the same way.
@@ -213,9 +217,12 @@ class NameRecognizer(LocalRecognizer):
     CUE_SCORE, FIRST_NAME_SCORE, UNKNOWN_WORDS_SCORE = 0.6, 0.5, 0.45
     LOWERCASE_LAST_NAMES = 20_000
     MAX_WORDS = 4
+    NAME_FIELD = r"\bname\b[^\n:.,;!?]{0,40}?(?=[ \t]*:)"
+    SIGN_OFF = r"^(?:\w+[ ]){0,3}\w+(?=,[ \t]*\n[ \t]*\w+(?:[ .]+\w+){0,3}[ \t]*$)"
     CUE = re.compile(
-        r"(?i)(?:(?<![\w'’])(?P<cue>" + "|".join(re.escape(c) for c in sorted(NAME_CUES, key=len, reverse=True))
-        + r")\.?|(?m:^--))(?P<sep>[ \t]*[:,!]?[ \t]*\n[ \t]*|[ \t]*:[ \t]*|,?[ \t]+)(?=\w)"
+        r"(?i)(?:" + NAME_FIELD + r"|(?<![\w'’])(?P<cue>"
+        + "|".join(re.escape(c) for c in sorted(NAME_CUES, key=len, reverse=True))
+        + r")\.?|(?m:^--|" + SIGN_OFF + r"))(?P<sep>[ \t]*[:,!]?[ \t]*\n[ \t]*|[ \t]*:[ \t]*|,?[ \t]+)(?=\w)"
     )
     WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
     HERE = re.compile(r"[ ]here\b", re.IGNORECASE)
@@ -254,7 +261,7 @@ class NameRecognizer(LocalRecognizer):
         shape = _shape(words[i][2])
         if shape is None:
             return None
-        cued_title = strong_cue is not None and shape == "title"
+        cued_title = strong_cue is not None and shape in ("title", "upper")
         end = self._run(text, words, i, shape, self._capitalised_name_word if cued_title else self._name_like)
         run = [w for _, _, w in words[i:end] if w.lower() not in PARTICLES]
         if not run:
