@@ -17,8 +17,7 @@ JVM (in local mode a child of the Python driver) and the Python workers the JVM 
                       pandas process, against clean_records + exact-only deduplicate on the same
                       ingested records
   --scale             10 x N as well: the ratio of driver peak memory (flat = nothing collected)
-  --no-near           exact dedup only: MLlib's MinHashLSH ORs its tables, so on this templated data
-                      its candidate pairs grow faster than linearly (1M records: > 45 min, 8 GB shuffle)
+  --no-near           exact dedup only (no MinHash), as the pandas baseline does
 
 Inputs, stage outputs and the converted tokenizer live under --work-dir (default /tmp), not in
 the project. Stages this checkout lacks are skipped and listed under "missing_stages".

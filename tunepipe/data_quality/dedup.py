@@ -48,6 +48,7 @@ REQUIRED = ("record_id", "source", "source_line", "prompt", "context", "response
 NUM_FEATURES = 1 << 20
 LSH_SEED = 1729
 MAX_ROUNDS = 40
+BROADCAST_IDS = 1_000_000
 EXAMPLE_CHARS = 160
 _SEP = "\u241f"
 _NULL = "\u2400"
@@ -77,52 +78,69 @@ def shingles_column(k: int) -> Column:
     return F.array_distinct(F.filter(grams, lambda g: g != ""))
 
 
+def shingle_hashes(k: int) -> Column:
+    """The distinct 64-bit hashes of the row's shingles (exact Jaccard up to 2**-64 collisions)."""
+    return F.array_distinct(F.transform(shingles_column(k), lambda g: F.xxhash64(g)))
+
+
 def signatures(cfg: Config, rows: DataFrame) -> DataFrame:
-    """(record_id, _shingles: distinct 64-bit shingle hashes, _values: the row's MinHash values)."""
-    shingled = (rows.select("record_id", shingles_column(cfg.dedup.shingle_size).alias("_text_shingles"))
-                .filter(F.size("_text_shingles") > 0))
-    tf = HashingTF(inputCol="_text_shingles", outputCol="_features", numFeatures=NUM_FEATURES, binary=True)
+    """(record_id, _values: the row's MinHash values) for every row with at least one shingle."""
+    shingled = (rows.select("record_id", shingles_column(cfg.dedup.shingle_size).alias("_shingles"))
+                .filter(F.size("_shingles") > 0))
+    tf = HashingTF(inputCol="_shingles", outputCol="_features", numFeatures=NUM_FEATURES, binary=True)
     features = tf.transform(shingled)
     tables = cfg.dedup.bands * cfg.dedup.rows_per_band
-    model = MinHashLSH(inputCol="_features", outputCol="_hashes", numHashTables=tables, seed=LSH_SEED).fit(features)
+    model = MinHashLSH(inputCol="_features", outputCol="_hashes", numHashTables=tables, seed=LSH_SEED)
     values = F.transform("_hashes", lambda v: vector_to_array(v)[0].cast("int"))
-    hashed = F.array_distinct(F.transform("_text_shingles", lambda g: F.xxhash64(g)))
-    return model.transform(features).select("record_id", hashed.alias("_shingles"), values.alias("_values"))
+    return model.fit(features).transform(features).select("record_id", values.alias("_values"))
 
 
 def candidate_pairs(signed: DataFrame, bands: int, r: int, max_bucket: int) -> DataFrame:
     """Distinct (a, b), a < b, whose MinHash values agree on all r of some band; the rows of a bucket
     above max_bucket pair with its smallest id only.
 
-    `signed` must be persisted: the band keys read its _values column `bands` times, and over an
-    uncached plan Spark would inline (recompute) the MinHash for each read.
+    Buckets of one row (nearly all of them) are dropped by a count over fixed-width keys before any
+    row id is sorted. `signed` must be persisted: the band keys read its _values column `bands`
+    times, and over an uncached plan Spark would inline (recompute) the MinHash for each read.
     """
-    keys = F.transform(F.sequence(F.lit(0), F.lit(bands - 1)), lambda i: F.xxhash64(F.slice("_values", i * r + 1, r)))
+    keys = F.transform(F.sequence(F.lit(0), F.lit(bands - 1)),
+                       lambda i: F.xxhash64(F.slice("_values", i * r + 1, r)))
+    keyed = signed.select("record_id", F.posexplode(keys).alias("_band", "_key"))
+    shared = keyed.groupBy("_band", "_key").count().filter(F.col("count") > 1).drop("count")
     bucket = Window.partitionBy("_band", "_key")
-    buckets = (signed.select("record_id", F.posexplode(keys).alias("_band", "_key"))
+    buckets = (keyed.join(shared, ["_band", "_key"], "left_semi")
                .withColumn("_size", F.count("*").over(bucket)).withColumn("_first", F.min("record_id").over(bucket)))
     small = buckets.filter(F.col("_size") <= max_bucket).select("_band", "_key", "record_id")
     within = (small.alias("x").join(small.alias("y"), ["_band", "_key"])
               .select(F.col("x.record_id").alias("a"), F.col("y.record_id").alias("b")))
-    starred = buckets.filter(F.col("_size") > max_bucket).select(F.col("_first").alias("a"), F.col("record_id").alias("b"))
+    starred = (buckets.filter(F.col("_size") > max_bucket)
+               .select(F.col("_first").alias("a"), F.col("record_id").alias("b")))
     return within.unionByName(starred).filter(F.col("a") < F.col("b")).distinct()
 
 
 def similar_pairs(cfg: Config, rows: DataFrame, min_jaccard: float) -> DataFrame:
-    """(a, b, jaccard) with a < b for every candidate pair at exact Jaccard >= min_jaccard, checkpointed."""
+    """(a, b, jaccard) with a < b for every candidate pair at exact Jaccard >= min_jaccard, checkpointed.
+
+    Shingles are hashed again only for the rows in some candidate pair, a small share of the data.
+    """
     signed = signatures(cfg, rows).persist()
     try:
-        shingles = signed.select("record_id", "_shingles")
-        left, right = shingles.toDF("a", "_sa"), shingles.toDF("b", "_sb")
-        common = F.size(F.array_intersect("_sa", "_sb"))
-        jaccard = common / (F.size("_sa") + F.size("_sb") - common)
-        candidates = candidate_pairs(signed, cfg.dedup.bands, cfg.dedup.rows_per_band, cfg.dedup.max_bucket)
-        pairs = (candidates.join(left, "a").join(right, "b")
-                 .select("a", "b", F.round(jaccard, 9).alias("jaccard"))
-                 .filter(F.col("jaccard") >= min_jaccard))
-        return pairs.localCheckpoint()
+        candidates = candidate_pairs(signed, cfg.dedup.bands, cfg.dedup.rows_per_band,
+                                     cfg.dedup.max_bucket).localCheckpoint()
     finally:
         signed.unpersist()
+    ids = (candidates.select(F.col("a").alias("record_id"))
+           .union(candidates.select(F.col("b").alias("record_id"))).distinct().localCheckpoint())
+    if ids.count() <= BROADCAST_IDS:
+        ids = F.broadcast(ids)
+    shingles = rows.join(ids, "record_id", "left_semi").select(
+        "record_id", shingle_hashes(cfg.dedup.shingle_size).alias("_s"))
+    left, right = shingles.toDF("a", "_sa"), shingles.toDF("b", "_sb")
+    common = F.size(F.array_intersect("_sa", "_sb"))
+    jaccard = common / (F.size("_sa") + F.size("_sb") - common)
+    return (candidates.join(left, "a").join(right, "b")
+            .select("a", "b", F.round(jaccard, 9).alias("jaccard"))
+            .filter(F.col("jaccard") >= min_jaccard).localCheckpoint())
 
 
 def connected_components(edges: DataFrame, what: str) -> DataFrame:
