@@ -66,8 +66,9 @@ class DedupConfig(_Section):
     near_threshold: float = Field(default=0.85, gt=0.0, le=1.0)
     group_threshold: float | None = Field(default=0.7, gt=0.0, le=1.0)
     shingle_size: int = Field(default=5, ge=1)
-    bands: int = Field(default=20, ge=1)
-    rows_per_band: int = Field(default=3, ge=1)
+    bands: int | None = Field(default=None, ge=1)
+    rows_per_band: int | None = Field(default=None, ge=1)
+    candidate_recall: float = Field(default=0.9999, gt=0.0, lt=1.0)
     max_bucket: int = Field(default=1000, ge=2)
     report_clusters: int = Field(default=10, ge=0)
 
@@ -75,6 +76,9 @@ class DedupConfig(_Section):
     def _group_below_near(self) -> "DedupConfig":
         if self.group_threshold is not None and self.group_threshold > self.near_threshold:
             raise ValueError("dedup.group_threshold must be <= dedup.near_threshold")
+        if (self.bands is None) != (self.rows_per_band is None):
+            raise ValueError("set both dedup.bands and dedup.rows_per_band, or neither (derived from the "
+                             "thresholds and dedup.candidate_recall)")
         return self
 
 

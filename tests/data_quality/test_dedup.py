@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 import re
 from itertools import combinations
@@ -256,12 +257,30 @@ def test_banded_candidates_and_the_oversized_bucket_star(spark, tmp_path):
         [(f"r{i}", "the same long question about the quarterly report", "and the very same answer" + "!" * i)
          for i in range(6)] + [("z", "a different question entirely here", "with another answer too")],
         "record_id string, prompt string, response string")
-    signed = dedup.signatures(cfg, rows).persist()
-    assert {len(r._values) for r in signed.collect()} == {cfg.dedup.bands * cfg.dedup.rows_per_band}
-    bands, r = cfg.dedup.bands, cfg.dedup.rows_per_band
+    bands, r = dedup.band_shape(cfg, 0.5)
+    signed = dedup.signatures(cfg, rows, bands * r).persist()
+    assert {len(v._values) for v in signed.collect()} == {bands * r}
     pairs = {(r.a, r.b) for r in dedup.candidate_pairs(signed, bands, r, cfg.dedup.max_bucket).collect()}
     assert pairs == {("r0", f"r{i}") for i in range(1, 6)}
     full = {(r.a, r.b) for r in dedup.candidate_pairs(signed, bands, r, 100).collect()}
     assert full == {(f"r{i}", f"r{j}") for i in range(6) for j in range(i + 1, 6)}
     scored = {(r.a, r.b): r.jaccard for r in dedup.similar_pairs(cfg, rows, 0.5).collect()}
     assert scored == {p: 1.0 for p in pairs}
+
+
+@pytest.mark.parametrize("threshold", [0.95, 0.85, 0.7, 0.5, 0.3, 0.1])
+def test_band_shape_finds_pairs_at_the_threshold_with_the_wanted_recall(tmp_path, threshold):
+    cfg = config(tmp_path)
+    bands, r = dedup.band_shape(cfg, threshold)
+    assert 1 - (1 - threshold ** r) ** bands >= cfg.dedup.candidate_recall
+    assert bands * r <= dedup.MAX_VALUES or r == 1
+    if r < dedup.MAX_VALUES and threshold < 1:
+        longer = r + 1
+        wanted = math.log1p(-cfg.dedup.candidate_recall) / math.log1p(-threshold ** longer)
+        assert math.ceil(wanted) * longer > dedup.MAX_VALUES
+
+
+def test_configured_band_shape_wins_and_must_be_whole(tmp_path):
+    assert dedup.band_shape(config(tmp_path, bands=20, rows_per_band=3), 0.5) == (20, 3)
+    with pytest.raises(ValueError, match="set both dedup.bands and dedup.rows_per_band"):
+        config(tmp_path, bands=20)

@@ -8,14 +8,16 @@ across sources.
 Near duplicates come from Spark MLlib's MinHash: word `dedup.shingle_size`-grams of the
 lowercased prompt and response (character grams for texts shorter than that; the context is left out
 so RAG rows that share a long passage but ask different questions do not collapse), hashed with
-HashingTF into binary vectors, and `dedup.bands` x `dedup.rows_per_band` MinHash values per row from
-MinHashLSH. MLlib's own approxSimilarityJoin ORs single hashes, so on templated text, where most rows
-share a little with many others, its candidate pairs grow with the square of the data (1M records ran
-over 45 minutes). Here the values are ANDed in bands instead: rows are candidates when all r values of
-some band agree, which happens with probability 1 - (1 - s**r)**b at Jaccard s (the default r=3,
-b=20: 0.9998 at 0.7, 0.93 at 0.5, 0.02 at 0.1, 2e-4 at 0.02). A band bucket of more than
-`dedup.max_bucket` rows links each row to the bucket's smallest id only, so a few giant buckets
-cannot blow up the pairs. Every candidate pair then gets its exact Jaccard on the shingles (64-bit
+HashingTF into binary vectors, and b x r MinHash values per row from MinHashLSH. MLlib's own
+approxSimilarityJoin ORs single hashes, so on templated text, where most rows share a little with many
+others, its candidate pairs grow with the square of the data (1M records ran over 45 minutes). Here
+the values are ANDed in bands instead: rows are candidates when all r values of some band agree, which
+happens with probability 1 - (1 - s**r)**b at Jaccard s. Unless `dedup.bands` and `dedup.rows_per_band`
+are set, `band_shape` picks the longest bands (fewest chance candidates) that still find a pair at the
+lowest wanted threshold with probability `dedup.candidate_recall` (0.9999) from at most MAX_VALUES
+values: the default threshold 0.7 gives r=3, b=22 (0.9999 at 0.7, 0.95 at 0.5, 0.02 at 0.1); 0.5
+gives r=2, b=33. A band bucket of more than `dedup.max_bucket` rows links each row to the bucket's
+smallest id only, so a few giant buckets cannot blow up the pairs. Every candidate pair then gets its exact Jaccard on the shingles (64-bit
 hashes of them), once.
 
 - Pairs with Jaccard >= `dedup.near_threshold` link near-duplicate clusters (connected
@@ -31,6 +33,8 @@ kept rows; `grouped_rows` the rows in them.
 """
 
 from __future__ import annotations
+
+import math
 
 from pyspark.ml.feature import HashingTF, MinHashLSH
 from pyspark.ml.functions import vector_to_array
@@ -49,6 +53,7 @@ NUM_FEATURES = 1 << 20
 LSH_SEED = 1729
 MAX_ROUNDS = 40
 BROADCAST_IDS = 1_000_000
+MAX_VALUES = 96
 EXAMPLE_CHARS = 160
 _SEP = "\u241f"
 _NULL = "\u2400"
@@ -83,13 +88,28 @@ def shingle_hashes(k: int) -> Column:
     return F.array_distinct(F.transform(shingles_column(k), lambda g: F.xxhash64(g)))
 
 
-def signatures(cfg: Config, rows: DataFrame) -> DataFrame:
-    """(record_id, _values: the row's MinHash values) for every row with at least one shingle."""
+def band_shape(cfg: Config, threshold: float) -> tuple[int, int]:
+    """(bands, rows per band): the configured pair, else the largest r whose b, the fewest bands that
+    find a pair at Jaccard `threshold` with probability candidate_recall, keeps b * r <= MAX_VALUES
+    (r = 1 with as many bands as it takes when none does)."""
+    if cfg.dedup.bands is not None:
+        return cfg.dedup.bands, cfg.dedup.rows_per_band
+
+    def needed(r: int) -> int:
+        hit = threshold ** r
+        return 1 if hit >= 1 else math.ceil(math.log1p(-cfg.dedup.candidate_recall) / math.log1p(-hit))
+
+    fits = [r for r in range(1, MAX_VALUES + 1) if needed(r) * r <= MAX_VALUES]
+    r = max(fits, default=1)
+    return needed(r), r
+
+
+def signatures(cfg: Config, rows: DataFrame, tables: int) -> DataFrame:
+    """(record_id, _values: the row's `tables` MinHash values) for every row with at least one shingle."""
     shingled = (rows.select("record_id", shingles_column(cfg.dedup.shingle_size).alias("_shingles"))
                 .filter(F.size("_shingles") > 0))
     tf = HashingTF(inputCol="_shingles", outputCol="_features", numFeatures=NUM_FEATURES, binary=True)
     features = tf.transform(shingled)
-    tables = cfg.dedup.bands * cfg.dedup.rows_per_band
     model = MinHashLSH(inputCol="_features", outputCol="_hashes", numHashTables=tables, seed=LSH_SEED)
     values = F.transform("_hashes", lambda v: vector_to_array(v)[0].cast("int"))
     return model.fit(features).transform(features).select("record_id", values.alias("_values"))
@@ -123,10 +143,10 @@ def similar_pairs(cfg: Config, rows: DataFrame, min_jaccard: float) -> DataFrame
 
     Shingles are hashed again only for the rows in some candidate pair, a small share of the data.
     """
-    signed = signatures(cfg, rows).persist()
+    bands, r = band_shape(cfg, min_jaccard)
+    signed = signatures(cfg, rows, bands * r).persist()
     try:
-        candidates = candidate_pairs(signed, cfg.dedup.bands, cfg.dedup.rows_per_band,
-                                     cfg.dedup.max_bucket).localCheckpoint()
+        candidates = candidate_pairs(signed, bands, r, cfg.dedup.max_bucket).localCheckpoint()
     finally:
         signed.unpersist()
     ids = (candidates.select(F.col("a").alias("record_id"))
