@@ -17,8 +17,8 @@ are set, `band_shape` picks the longest bands (fewest chance candidates) that st
 lowest wanted threshold with probability `dedup.candidate_recall` (0.9999) from at most MAX_VALUES
 values: the default threshold 0.7 gives r=3, b=22 (0.9999 at 0.7, 0.95 at 0.5, 0.02 at 0.1); 0.5
 gives r=2, b=33. A band bucket of more than `dedup.max_bucket` rows links each row to the bucket's
-smallest id only, so a few giant buckets cannot blow up the pairs. Every candidate pair then gets its exact Jaccard on the shingles (64-bit
-hashes of them), once.
+smallest id only, so a few giant buckets cannot blow up the pairs. Every candidate pair then gets its
+exact Jaccard on the shingles (64-bit hashes of them), once.
 
 - Pairs with Jaccard >= `dedup.near_threshold` link near-duplicate clusters (connected
   components); each cluster keeps its smallest record_id and the rest are removed.
@@ -89,9 +89,9 @@ def shingle_hashes(k: int) -> Column:
 
 
 def band_shape(cfg: Config, threshold: float) -> tuple[int, int]:
-    """(bands, rows per band): the configured pair, else the largest r whose b, the fewest bands that
-    find a pair at Jaccard `threshold` with probability candidate_recall, keeps b * r <= MAX_VALUES
-    (r = 1 with as many bands as it takes when none does)."""
+    """(bands b, values per band r): the configured pair if set. Otherwise, for each r, b is the fewest
+    bands that find a pair at Jaccard `threshold` with probability candidate_recall; the largest r with
+    b * r <= MAX_VALUES wins (r = 1 with as many bands as it takes when none fits)."""
     if cfg.dedup.bands is not None:
         return cfg.dedup.bands, cfg.dedup.rows_per_band
 
