@@ -27,6 +27,8 @@ from faker import Faker
 DATES_FROM, DATES_TO = date(2026, 1, 1), date(2026, 12, 31)
 EXPIRY_FROM, EXPIRY_TO = date(2027, 1, 1), date(2031, 12, 31)
 MONTHS_UNTIL = datetime(2026, 11, 23)  # month names: Faker draws them from 1970 up to this
+MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+          "November", "December")  # English whatever the process locale (strftime's %B follows LC_TIME)
 
 SIGN_OFF = "— Northwind Support"
 PLANS = {"Starter": 100, "Team": 600, "Business": 1500, "Enterprise": 5000}
@@ -319,7 +321,7 @@ class Generator:
             "ticket": f"RF-{self.rng.randint(100000, 999999)}",
             "amount": f"{self.rng.choice('$€£')}{self.rng.randint(19, 4999)}.{self.rng.choice(['00', '50', '99'])}",
             "card": card, "exp": us.date_between_dates(EXPIRY_FROM, EXPIRY_TO).strftime("%m/%y"), "ssn": us.ssn(), "iban": f.iban(),
-            "ip": us.ipv4_public(), "date": us.date_between_dates(DATES_FROM, DATES_TO).isoformat(), "month": us.date("%B", end_datetime=MONTHS_UNTIL),
+            "ip": us.ipv4_public(), "date": us.date_between_dates(DATES_FROM, DATES_TO).isoformat(), "month": MONTHS[us.date_time(end_datetime=MONTHS_UNTIL).month - 1],
             "year": self.rng.randint(2019, 2025), "hour": self.rng.randint(0, 23), "seats": self.rng.randint(2, 40),
             "product": self.rng.choice(PRODUCTS), "workspace": f"ws-{self.rng.randint(100000, 999999)}",
         }

@@ -9,6 +9,7 @@ layout, the summary) is real.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -441,3 +442,14 @@ def test_the_trainjob_worker_runs_the_nemo_node_entry(approved_cfg, nemo_data, s
                         "--digest", splits[2]])
     assert code == 0 and (out / "finetune_summary.json").is_file()
     assert [r["direct"] for r in fake.named("run_recipe")] == [True]
+
+
+def test_last_checkpoint_is_the_highest_step_not_the_newest_file(tmp_path):
+    from tunepipe.training.nemo_backend import last_checkpoint
+
+    late = tmp_path / "runs" / "a" / "model--val_loss=0.40-step=99-consumed_samples=400.0-last"
+    early = tmp_path / "runs" / "b" / "model--val_loss=0.50-step=9-consumed_samples=40.0-last"
+    late.mkdir(parents=True)
+    early.mkdir(parents=True)
+    os.utime(late, (1, 1))
+    assert last_checkpoint(str(tmp_path / "runs")) == late

@@ -36,14 +36,18 @@ class LocalRun:
 
 
 def data_fingerprint(paths: list[str]) -> str:
-    """Cheap change detector for local inputs (path, size, mtime): a changed file misses the cache."""
+    """Content fingerprint of the local inputs: any change to a file's bytes misses the cache; a touch,
+    a copy or a clock change does not. Remote URIs count by name only (their stores version them)."""
     h = hashlib.sha256()
     for raw in sorted(paths):
         p = Path(raw)
         files = sorted(f for f in p.rglob("*") if f.is_file()) if p.is_dir() else [p]
         for f in files:
-            st = f.stat() if f.exists() else None
-            h.update(f"{f}|{st.st_size if st else -1}|{st.st_mtime_ns if st else -1}\n".encode())
+            h.update(f"{f}\n".encode())
+            if f.is_file():
+                with f.open("rb") as stream:
+                    for chunk in iter(lambda: stream.read(1 << 20), b""):
+                        h.update(chunk)
     return h.hexdigest()[:16]
 
 

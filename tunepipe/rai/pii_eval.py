@@ -24,7 +24,7 @@ import json
 import random
 import re
 import sys
-from datetime import date
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 EVAL_SET = Path(__file__).resolve().parents[2] / "tests" / "rai" / "data" / "pii_eval.jsonl"
@@ -194,6 +194,11 @@ FILLERS = [
 ]
 
 
+REFERENCE = datetime(2026, 11, 23)  # the generator's fixed "today": never the clock (naive = UTC in Faker)
+CARD_LIFETIME = timedelta(days=3652.4)  # Faker's "+10y"
+MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+          "November", "December")  # English whatever the process locale (strftime's %B follows LC_TIME)
+
 PLAIN_SLOTS = {  # look-alikes that are not PII: detection must leave them alone
     "order": lambda f, rng: f.numerify("########"),
     "ticket": lambda f, rng: f.bothify("INC#######"),
@@ -207,8 +212,8 @@ PLAIN_SLOTS = {  # look-alikes that are not PII: detection must leave them alone
     "days": lambda f, rng: str(rng.randint(3, 14)),
     "count": lambda f, rng: str(rng.randint(2, 900)),
     "plan": lambda f, rng: rng.choice(["Starter", "Team", "Business", "Enterprise"]),
-    "expiry": lambda f, rng: f.credit_card_expire(),
-    "month": lambda f, rng: f.month_name(),
+    "expiry": lambda f, rng: f.date_time_between(REFERENCE, REFERENCE + CARD_LIFETIME).strftime("%m/%y"),
+    "month": lambda f, rng: MONTHS[f.date_time(end_datetime=REFERENCE).month - 1],
     "tracking": lambda f, rng: f.bothify("1Z###??########").upper(),
     "build": lambda f, rng: f.numerify("2026####.#"),
     "sku": lambda f, rng: f.numerify("####-####-##"),

@@ -20,6 +20,7 @@ docs/nemo.md says what has and has not been run against real NeMo.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import time
 from pathlib import Path
@@ -440,8 +441,14 @@ def import_base(llm, run, spec: dict) -> None:
             executor=run.LocalExecutor(), name="import")
 
 
+def _checkpoint_step(path: Path) -> tuple[int, str]:
+    match = re.search(r"step=(\d+)", path.name)
+    return (int(match.group(1)) if match else -1, str(path))
+
+
 def last_checkpoint(run_dir: str) -> Path:
-    found = sorted((p for p in Path(run_dir).rglob("*-last") if p.is_dir()), key=lambda p: p.stat().st_mtime)
+    """The `*-last` checkpoint with the highest step in its name (NeMo's naming), never by file time."""
+    found = sorted((p for p in Path(run_dir).rglob("*-last") if p.is_dir()), key=_checkpoint_step)
     if not found:
         raise TunepipeError(f"NeMo wrote no final checkpoint (*-last) under {run_dir}: see the training log above")
     return found[-1]
