@@ -6,10 +6,10 @@ Throughput (records/s, each record a prompt of two ticket texts and a response o
 - baseline: one process, `AnalyzerEngine.analyze()` then `AnonymizerEngine.anonymize()` per text, with
   the same spaCy model and the same recognizers as tunepipe (its own and Presidio's), the way the
   Presidio docs show it; timed on `--baseline-records` records (a rate does not need all of them);
-- tunepipe: `tunepipe.rai.pii.redact_pii` on Spark local[2] (screens off, so both sides do the same
+- tunepipe: `tunepipe.pii.stage.redact_pii` on Spark local[2] (screens off, so both sides do the same
   work), timed with the Spark session already up; the session start is reported apart.
 Quality: per-entity redaction recall and character precision of plain Presidio and of tunepipe on
-the committed labelled set (`tunepipe.rai.pii_eval`). `--long-text` times one 1 MB text.
+the committed labelled set (`tunepipe.pii.evalset`). `--long-text` times one 1 MB text.
 Results go to docs/benchmarks/pii_<records>.json (and pii_eval.json for the quality table).
 """
 
@@ -34,7 +34,7 @@ COLUMNS = ("record_id", "source", "source_line", "shape", "prompt", "context", "
 
 def make_records(n: int, seed: int = 11) -> list[dict]:
     """`n` records whose prompt and response are support-ticket texts with PII (pii_eval templates)."""
-    from tunepipe.rai import pii_eval
+    from tunepipe.pii import evalset as pii_eval
 
     texts = [r["text"] for r in pii_eval.generate({"dev": min(n, 5000) * 3}, seed=seed)]
     rows = []
@@ -69,7 +69,7 @@ def plain_presidio_analyzer(settings):
     from presidio_analyzer import AnalyzerEngine
     from presidio_analyzer.nlp_engine import NlpEngineProvider
 
-    from tunepipe.rai.detect import LANGUAGE, engines, offline_tldextract
+    from tunepipe.pii.detect import LANGUAGE, engines, offline_tldextract
 
     offline_tldextract()
     nlp = NlpEngineProvider(nlp_configuration={
@@ -107,7 +107,7 @@ def run_baseline(rows: list[dict], settings) -> dict:
 
 def run_in_process(rows: list[dict], settings) -> dict:
     """tunepipe's detection (`find_spans`, batched) and placeholders in one process, without Spark."""
-    from tunepipe.rai.detect import engines, find_spans
+    from tunepipe.pii.detect import engines, find_spans
 
     def work(rows):
         _, anonymizer = engines(settings)
@@ -122,7 +122,7 @@ def run_in_process(rows: list[dict], settings) -> dict:
 
 def run_tunepipe(rows: list[dict], root: Path) -> dict:
     from tunepipe.data_quality.spark import get_spark
-    from tunepipe.rai.pii import redact_pii
+    from tunepipe.pii.stage import redact_pii
 
     cfg = bench_config(root)
     records = write_parquet(rows, root / "records")
@@ -136,7 +136,7 @@ def run_tunepipe(rows: list[dict], root: Path) -> dict:
 
 
 def quality() -> dict:
-    from tunepipe.rai import pii_eval
+    from tunepipe.pii import evalset as pii_eval
 
     records = pii_eval.load()
     ours = pii_eval.evaluate(records, pii_eval.predict(records))
@@ -146,8 +146,8 @@ def quality() -> dict:
 
 
 def long_text_seconds(chars: int = 1_000_000) -> float:
-    from tunepipe.rai import pii_eval
-    from tunepipe.rai.detect import PiiSettings, engines, find_spans
+    from tunepipe.pii import evalset as pii_eval
+    from tunepipe.pii.detect import PiiSettings, engines, find_spans
 
     settings = PiiSettings.default()
     engines(settings)
@@ -168,7 +168,7 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
 
-    from tunepipe.rai.detect import PiiSettings
+    from tunepipe.pii.detect import PiiSettings
 
     rows = make_records(args.records)
     result = {"records": args.records, "machine": f"{platform.machine()}, {os.cpu_count()} cores",
@@ -190,7 +190,7 @@ def main() -> int:
     out = args.out or REPO / "docs" / "benchmarks" / f"pii_{args.records}.json"
     out.write_text(json.dumps(result, indent=2) + "\n")
     if not args.no_quality:
-        from tunepipe.rai import pii_eval
+        from tunepipe.pii import evalset as pii_eval
 
         table = quality()
         (REPO / "docs" / "benchmarks" / "pii_eval.json").write_text(json.dumps(table, indent=2) + "\n")

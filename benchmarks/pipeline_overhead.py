@@ -44,9 +44,9 @@ def run_direct(cfg) -> float:
     from tunepipe.data_quality.split import split_dataset
     from tunepipe.evaluation.evaluate import evaluate
     from tunepipe.evaluation.gate import eval_gate
-    from tunepipe.rai.approval import gate
-    from tunepipe.rai.pii import redact_pii
-    from tunepipe.rai.review import write_review_report
+    from tunepipe.governance.approval import gate
+    from tunepipe.pii.stage import redact_pii
+    from tunepipe.review.report import write_review_report
     from tunepipe.registry.register import register_model
     from tunepipe.serving.smoke import smoke_test
     from tunepipe.tracking import setup_mlflow

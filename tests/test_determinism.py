@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
-from tunepipe.rai import pii_eval
+from tunepipe.pii import evalset as pii_eval
 
 ROOT = Path(__file__).resolve().parents[1]
 CLOCKS = [

@@ -7,7 +7,7 @@ import time
 import pytest
 from presidio_analyzer import RecognizerResult
 
-from tunepipe.rai.policy import SECRET, Policy
+from tunepipe.pii.policy import SECRET, Policy
 from tunepipe.rai.screens import ScreenSettings, blocked_pattern, find_secrets, screen_rows, toxicity_scores
 
 JWT = ("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIy"

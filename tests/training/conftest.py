@@ -83,7 +83,7 @@ def make_cfg(tiny_base):
 
 
 def approve(cfg, digest: str) -> dict:
-    from tunepipe.rai.approval import approve as rai_approve
+    from tunepipe.governance.approval import approve as rai_approve
 
     return rai_approve(cfg, digest, "test-reviewer", "approved in a test")
 

@@ -15,7 +15,9 @@ from kfp import dsl, kubernetes
 
 from tunepipe.components.data import clean_op, data_card_op, dedup_op, ingest_op, split_op
 from tunepipe.components.evaluation import eval_gate_op, evaluate_op
-from tunepipe.components.rai import approval_gate_op, pii_op, review_op
+from tunepipe.components.governance import approval_gate_op
+from tunepipe.components.pii import pii_op
+from tunepipe.components.review import review_op
 from tunepipe.components.registry import register_op, serve_smoke_op
 from tunepipe.components.setup import setup_op
 from tunepipe.components.nemo import nemo_finetune_op, nemo_trainjob_op

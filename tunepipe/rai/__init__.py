@@ -1,1 +1,1 @@
-"""Responsible-AI stages: Presidio PII redaction, the dataset review report, approvals in MLflow."""
+"""Responsible-AI screens beside PII: secrets, toxicity, blocked terms (run inside the PII stage)."""

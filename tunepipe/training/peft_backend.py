@@ -86,7 +86,7 @@ def save(cfg: Config, model, trainer, pre: Preflight, out_dir: Path) -> dict:
 
 def check_inputs(cfg: Config, train_dir: str, digest: str) -> None:
     """Approval and digest checks, before anything else."""
-    from tunepipe.rai.approval import require_approved
+    from tunepipe.governance.approval import require_approved
 
     require_approved(cfg, digest)
     split_digest = artifacts.read_summary(train_dir).get("digest")

@@ -191,7 +191,7 @@ def engines(settings: PiiSettings | str):
         from presidio_analyzer import AnalyzerEngine, BatchAnalyzerEngine
         from presidio_anonymizer import AnonymizerEngine
 
-        from tunepipe.rai.recognizers import AllWordsContextEnhancer, NameRecognizer, extra_recognizers
+        from tunepipe.pii.recognizers import AllWordsContextEnhancer, NameRecognizer, extra_recognizers
 
         analyzer = AnalyzerEngine(nlp_engine=nlp, supported_languages=[LANGUAGE],
                                   context_aware_enhancer=AllWordsContextEnhancer())

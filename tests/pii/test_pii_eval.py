@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from tunepipe.rai import pii_eval
+from tunepipe.pii import evalset as pii_eval
 
 
 @pytest.fixture(scope="module")

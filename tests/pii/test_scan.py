@@ -8,8 +8,8 @@ import json
 from typer.testing import CliRunner
 
 from tunepipe.cli import app
-from tunepipe.rai.detect import PiiSettings
-from tunepipe.rai.scan import scan
+from tunepipe.pii.detect import PiiSettings
+from tunepipe.pii.scan import scan
 
 LINES = [
     json.dumps({"id": 1, "body": "Hi, I'm John Smith, email john.smith@example.com, card 4111 1111 1111 1111."}),
@@ -92,7 +92,7 @@ def test_cli_says_what_is_wrong_with_its_arguments(tmp_path):
 
 
 def test_a_text_detection_fails_on_gets_an_error_line(monkeypatch):
-    from tunepipe.rai import scan as scan_module
+    from tunepipe.pii import scan as scan_module
 
     real = scan_module.find_spans
 

@@ -20,8 +20,8 @@ from tunepipe import artifacts, tracking
 from tunepipe.data_quality.split import split_dataset
 from tunepipe.digest import pandas_digest
 from tunepipe.errors import TunepipeError
-from tunepipe.rai import approval
-from tunepipe.rai.review import write_review_report
+from tunepipe.governance import approval
+from tunepipe.review.report import write_review_report
 from tunepipe.training.peft_backend import check_inputs
 
 LAUNCHER, REVIEWER = "bob", "alice"

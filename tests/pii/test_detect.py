@@ -9,7 +9,7 @@ import pytest
 
 from tunepipe.config import Config
 from tunepipe.errors import TunepipeError
-from tunepipe.rai.detect import PiiSettings, check_settings, chunks, engines, find_spans, too_long
+from tunepipe.pii.detect import PiiSettings, check_settings, chunks, engines, find_spans, too_long
 
 CUSTOM = [
     {"name": "employee_id", "entity": "EMPLOYEE_ID", "patterns": [r"\bEMP-\d{6}\b"], "context": ["employee"],

@@ -22,7 +22,7 @@ from typing import BinaryIO, Callable, Iterator, TextIO
 
 from tunepipe.config import apply_overrides, read_yaml, validate_config
 from tunepipe.errors import TunepipeError
-from tunepipe.rai.detect import PiiSettings, check_settings, engines, find_spans, too_long
+from tunepipe.pii.detect import PiiSettings, check_settings, engines, find_spans, too_long
 
 BATCH_LINES = 256
 

@@ -27,8 +27,8 @@ from pathlib import Path
 from tunepipe import tracking
 from tunepipe.config import Config
 from tunepipe.errors import TunepipeError
-from tunepipe.rai.policy import policy_version
-from tunepipe.rai.audit import append_entry
+from tunepipe.pii.policy import policy_version
+from tunepipe.governance.audit import append_entry
 
 DIGEST_TAG = "tunepipe.digest"
 STATUS_TAG = "tunepipe.review.status"

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tunepipe.errors import TunepipeError
-from tunepipe.rai import approval
+from tunepipe.governance import approval
 
 
 def digest_of(name: str) -> str:
@@ -124,7 +124,7 @@ def test_gate_stop_mode_says_how_to_approve(mlflow_cfg):
 def test_gate_demo_mode_records_a_loud_auto_approval(mlflow_cfg, caplog):
     d = digest_of("gate-demo")
     cfg = with_mode(mlflow_cfg, mode="demo")
-    with caplog.at_level(logging.WARNING, logger="tunepipe.rai.approval"):
+    with caplog.at_level(logging.WARNING, logger="tunepipe.governance.approval"):
         result = approval.gate(cfg, d)
     assert result["status"] == "approved" and result["reviewer"] == cfg.approval.demo_reviewer
     assert "auto-approved by the demo config" in result["note"]
@@ -235,7 +235,7 @@ def audited(cfg, tmp_path, **settings):
 
 
 def test_every_decision_and_gate_outcome_is_audited(mlflow_cfg, tmp_path, monkeypatch):
-    from tunepipe.rai.audit import line_hash, read_entries, verify_audit_log
+    from tunepipe.governance.audit import line_hash, read_entries, verify_audit_log
 
     monkeypatch.setenv("USER", "ops")
     cfg = audited(mlflow_cfg, tmp_path, mode="stop", launched_by="launcher")
@@ -259,7 +259,7 @@ def test_every_decision_and_gate_outcome_is_audited(mlflow_cfg, tmp_path, monkey
 
 
 def test_demo_approvals_are_audited_and_the_default_log_is_in_the_data_dir(mlflow_cfg):
-    from tunepipe.rai.audit import read_entries
+    from tunepipe.governance.audit import read_entries
 
     d = digest_of("demo-audited")
     approval.gate(with_mode(mlflow_cfg, mode="demo"), d)
@@ -278,7 +278,7 @@ def test_a_decision_that_cannot_be_audited_is_not_recorded(mlflow_cfg, tmp_path)
 
 
 def write_log(path: Path, n: int = 4) -> list[bytes]:
-    from tunepipe.rai.audit import append_entry
+    from tunepipe.governance.audit import append_entry
 
     for i in range(n):
         append_entry(path, actor=f"reviewer-{i}", action="approve", digest=digest_of(str(i)),
@@ -300,7 +300,7 @@ def _edit_note(lines):
     (lambda lines: [*lines[:2], b'{"action": "approve"}\n', *lines[2:]], 3, "does not have the audit fields"),
 ])
 def test_audit_log_edits_and_deletions_are_detected(tmp_path, tamper, bad_line, what):
-    from tunepipe.rai.audit import verify_audit_log
+    from tunepipe.governance.audit import verify_audit_log
 
     path = tmp_path / "audit.jsonl"
     lines = write_log(path)
@@ -311,14 +311,14 @@ def test_audit_log_edits_and_deletions_are_detected(tmp_path, tamper, bad_line, 
 
 
 def test_a_missing_audit_log_is_an_error(tmp_path):
-    from tunepipe.rai.audit import verify_audit_log
+    from tunepipe.governance.audit import verify_audit_log
 
     with pytest.raises(TunepipeError, match="no audit log at .*deleted"):
         verify_audit_log(tmp_path / "audit.jsonl")
 
 
 def test_concurrent_appends_keep_one_chain(tmp_path):
-    from tunepipe.rai.audit import verify_audit_log
+    from tunepipe.governance.audit import verify_audit_log
 
     path = tmp_path / "audit.jsonl"
     workers = [threading.Thread(target=write_log, args=(path, 25)) for _ in range(4)]
@@ -330,7 +330,7 @@ def test_concurrent_appends_keep_one_chain(tmp_path):
 
 
 def test_long_entries_chain_across_read_blocks(tmp_path):
-    from tunepipe.rai.audit import append_entry, verify_audit_log
+    from tunepipe.governance.audit import append_entry, verify_audit_log
 
     path = tmp_path / "audit.jsonl"
     for note in ("x" * 20_000, "short", "y" * 9000, ""):

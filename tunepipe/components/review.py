@@ -1,4 +1,4 @@
-"""Components of the responsible-AI stages: PII redaction, review report, approval gate."""
+"""Component of the review stage: the dataset review report and its MLflow review run."""
 
 from typing import NamedTuple
 
@@ -6,15 +6,6 @@ from kfp import dsl
 from kfp.dsl import HTML, Dataset, Input, Markdown, Output
 
 from tunepipe.components.image import IMAGE
-
-
-@dsl.component(base_image=IMAGE, install_kfp_package=False)
-def pii_op(config: str, cleaned: Input[Dataset], redacted: Output[Dataset], removed: Output[Dataset]) -> str:
-    """Find personal data, secrets and blocked content; redact, drop or quarantine by policy."""
-    from tunepipe.components.runtime import run_stage
-    from tunepipe.rai.pii import redact_pii
-
-    return run_stage(config, "pii", lambda cfg: redact_pii(cfg, cleaned.path, redacted.path, removed.path))
 
 
 @dsl.component(base_image=IMAGE, install_kfp_package=False)
@@ -34,7 +25,7 @@ def review_op(
     from collections import namedtuple
 
     from tunepipe.components.runtime import run_stage
-    from tunepipe.rai.review import write_review_report
+    from tunepipe.review.report import write_review_report
 
     upstream = {k: json.loads(v) for k, v in
                 {"ingest": ingest_summary, "clean": clean_summary, "dedup": dedup_summary,
@@ -47,12 +38,3 @@ def review_op(
         parent_run_id,
     )
     return namedtuple("ReviewOutputs", ["digest", "summary"])(json.loads(summary)["digest"], summary)
-
-
-@dsl.component(base_image=IMAGE, install_kfp_package=False)
-def approval_gate_op(config: str, parent_run_id: str, digest: str) -> str:
-    """Pass only if a human approved this digest (or the demo config records a named demo approval)."""
-    from tunepipe.components.runtime import run_stage
-    from tunepipe.rai.approval import gate
-
-    return run_stage(config, "approval_gate", lambda cfg: gate(cfg, digest), parent_run_id)

@@ -34,8 +34,8 @@ from typing import Iterator
 from tunepipe import artifacts
 from tunepipe.config import Config
 from tunepipe.errors import TunepipeError
-from tunepipe.rai.detect import PiiSettings, check_settings, find_spans, too_long
-from tunepipe.rai.policy import SECRET, Policy, policy_version
+from tunepipe.pii.detect import PiiSettings, check_settings, find_spans, too_long
+from tunepipe.pii.policy import SECRET, Policy, policy_version
 from tunepipe.rai.screens import ScreenSettings, screen_rows
 
 TEXT_COLUMNS = ("prompt", "context", "response")

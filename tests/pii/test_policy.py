@@ -9,7 +9,7 @@ import pytest
 from presidio_analyzer import RecognizerResult
 
 from tunepipe.errors import TunepipeError
-from tunepipe.rai.policy import Policy, derive_key, normalise, policy_version, pseudonym
+from tunepipe.pii.policy import Policy, derive_key, normalise, policy_version, pseudonym
 
 SALT = "pepper-for-tests-0123456789abcdef"
 TEXT = "John Smith, john.smith@example.com, (212) 555-0143, SSN 536-22-1234"
@@ -88,7 +88,7 @@ def test_policy_version_fingerprints_pii_and_rai_config_but_not_the_salt(cfg, mo
 
 
 def test_policy_version_is_the_one_approvals_bind(cfg):
-    from tunepipe.rai import approval
+    from tunepipe.governance import approval
 
     cfg.pii.actions = {"PERSON": "hash"}
     cfg.rai.blocked_terms.terms = ["Projekt Falke", "café"]

@@ -19,8 +19,8 @@ from pathlib import Path
 
 from tunepipe import artifacts, htmlreport, tracking
 from tunepipe.config import Config
-from tunepipe.rai import approval
-from tunepipe.rai.pii import ENTITIES_COLUMN
+from tunepipe.governance import approval
+from tunepipe.pii.stage import ENTITIES_COLUMN
 
 N_EXAMPLES = 5
 DATA_CARD_ARTIFACT = "data_card/data_card.html"

@@ -11,10 +11,10 @@ direct identifier 0.96-1.0) are the honest estimate for phrasings nobody tuned o
 `score(records, predictions)`
 measures what redaction needs: a gold span counts as redacted when predicted spans of ANY entity type
 cover at least 90% of its characters (per-label recall), and character precision is the share of
-predicted characters that lie inside a gold span. The committed set is tests/rai/data/pii_eval.jsonl:
+predicted characters that lie inside a gold span. The committed set is tests/pii/data/pii_eval.jsonl:
 
-    python -m tunepipe.rai.pii_eval generate [--seed 4] [--out tests/rai/data/pii_eval.jsonl]
-    python -m tunepipe.rai.pii_eval score [tests/rai/data/pii_eval.jsonl] [--baseline] [--missed]
+    python -m tunepipe.pii.evalset generate [--seed 4] [--out tests/pii/data/pii_eval.jsonl]
+    python -m tunepipe.pii.evalset score [tests/pii/data/pii_eval.jsonl] [--baseline] [--missed]
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import sys
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-EVAL_SET = Path(__file__).resolve().parents[2] / "tests" / "rai" / "data" / "pii_eval.jsonl"
+EVAL_SET = Path(__file__).resolve().parents[2] / "tests" / "pii" / "data" / "pii_eval.jsonl"
 COVERED = 0.9
 TARGETS = {"recall": 0.95, "char_precision": 0.85}
 DIRECT_IDENTIFIERS = (
@@ -449,7 +449,7 @@ def plain_presidio(spacy_model: str, entities: list[str]):
     from presidio_analyzer import AnalyzerEngine
     from presidio_analyzer.nlp_engine import NlpEngineProvider
 
-    from tunepipe.rai.detect import LANGUAGE, offline_tldextract
+    from tunepipe.pii.detect import LANGUAGE, offline_tldextract
 
     offline_tldextract()
     nlp = NlpEngineProvider(nlp_configuration={
@@ -462,7 +462,7 @@ def plain_presidio(spacy_model: str, entities: list[str]):
 
 def predict(records: list[dict], settings=None, baseline: bool = False) -> list[list]:
     """Spans tunepipe's detector (or, with `baseline`, plain Presidio) finds in each record."""
-    from tunepipe.rai.detect import PiiSettings, find_spans
+    from tunepipe.pii.detect import PiiSettings, find_spans
 
     settings = settings or PiiSettings.default()
     texts = [r["text"] for r in records]

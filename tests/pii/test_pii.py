@@ -11,8 +11,8 @@ from tunepipe import artifacts, tracking
 from tunepipe.data_quality.common import REMOVED_COLUMNS
 from tunepipe.digest import pandas_digest
 from tunepipe.errors import TunepipeError
-from tunepipe.rai.pii import PiiSettings, check_settings, redact_pii, redact_texts
-from tunepipe.rai.policy import derive_key, policy_version, pseudonym
+from tunepipe.pii.stage import PiiSettings, check_settings, redact_pii, redact_texts
+from tunepipe.pii.policy import derive_key, policy_version, pseudonym
 
 SALT = "salt-for-the-spark-test-5f0c2a7e9b"
 INPUT_COLUMNS = ["record_id", "source", "source_line", "shape", "prompt", "context", "response"]
@@ -76,7 +76,7 @@ def test_non_string_values_pass_through_unchanged(cfg):
 def test_a_text_detection_fails_on_is_withheld_and_its_row_quarantined(cfg, monkeypatch):
     import pandas as pd
 
-    from tunepipe.rai import pii
+    from tunepipe.pii import stage as pii
 
     real = pii.find_spans
 
@@ -287,7 +287,7 @@ def test_rows_are_spread_over_every_core_even_when_partitions_are_skewed(spark, 
     import pyarrow.parquet as pq
     from pyspark.sql import functions as F
 
-    from tunepipe.rai.pii import MIN_ROWS_PER_WORKER, _spread
+    from tunepipe.pii.stage import MIN_ROWS_PER_WORKER, _spread
 
     n = 4 * MIN_ROWS_PER_WORKER
     texts = [f"{i:08d}-" + "".join(chr(65 + (i * k) % 26) for k in range(200)) for i in range(n)]

@@ -9,9 +9,9 @@ import pytest
 
 from tunepipe import artifacts
 from tunepipe.digest import pandas_digest
-from tunepipe.rai import approval
-from tunepipe.rai.pii import PiiSettings, redact_texts
-from tunepipe.rai.review import load_review_summary, write_review_report
+from tunepipe.governance import approval
+from tunepipe.pii.stage import PiiSettings, redact_texts
+from tunepipe.review.report import load_review_summary, write_review_report
 
 RAW = [
     ("Hi, I'm Maria Garcia. My card 4111 1111 1111 1111 was charged twice.", "Hi Maria, we refunded the duplicate charge.", None),

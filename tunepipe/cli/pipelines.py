@@ -1,0 +1,51 @@
+"""`tunepipe run | compile | submit`: the pipeline locally, as KFP IR, or on a Kubeflow endpoint."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from tunepipe.cli.common import SetOpt, console, friendly, with_launcher
+from tunepipe.config import load_config
+
+app = typer.Typer()
+
+
+@app.command()
+@friendly
+def run(config: Path, set_: list[str] = SetOpt,
+        no_cache: bool = typer.Option(False, "--no-cache", help="Rerun every step, even unchanged ones.")):
+    """Run the whole pipeline locally with the kfp local runner (the pipeline that compiles for Kubeflow)."""
+    from tunepipe.pipelines.local import run_local
+    from tunepipe.report import print_run_summary
+
+    cfg = with_launcher(load_config(config, set_))
+    console.rule(f"[bold]tunepipe run[/] {config}")
+    result = run_local(cfg, cache=not no_cache)
+    print_run_summary(console, cfg, result)
+
+
+@app.command(name="compile")
+@friendly
+def compile_(config: Path, output: Path = typer.Option(Path("pipeline.yaml"), "--output", "-o"),
+             set_: list[str] = SetOpt):
+    """Compile the pipeline to KFP IR YAML for a Kubeflow cluster."""
+    from tunepipe.pipelines.compile import compile_pipeline
+
+    path = compile_pipeline(load_config(config, set_), output)
+    console.print(f"wrote [bold]{path}[/] (upload it in the Kubeflow UI, or use `tunepipe submit`)")
+
+
+@app.command()
+@friendly
+def submit(config: Path, host: str = typer.Option(..., help="Kubeflow Pipelines API endpoint"),
+           experiment: str = typer.Option("tunepipe", help="KFP experiment name"),
+           run_name: Optional[str] = typer.Option(None, help="Run name (default: generated)"),
+           set_: list[str] = SetOpt):
+    """Create a run on a Kubeflow Pipelines endpoint."""
+    from tunepipe.pipelines.submit import submit_run
+
+    run = submit_run(with_launcher(load_config(config, set_)), host, experiment, run_name)
+    console.print(f"created run [bold]{run['run_id']}[/] in experiment '{experiment}': {run['url']}")

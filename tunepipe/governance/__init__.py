@@ -1,0 +1,1 @@
+"""Human decisions and their record: dataset approvals, the hash-chained audit log."""

@@ -1,0 +1,1 @@
+"""The dataset review report: what a human reads before approving a digest."""
