@@ -59,5 +59,23 @@ def pandas_digest(*frames) -> str:
     return combine(sorted(hashes))
 
 
+def parquet_digest(dataset_dir) -> str:
+    """Digest of a Parquet dataset directory, read one record batch at a time (never the whole frame)."""
+    from pathlib import Path
+
+    import pyarrow.parquet as pq
+
+    hashes = []
+    for path in sorted(Path(dataset_dir).glob("*.parquet")):
+        parquet = pq.ParquetFile(path)
+        present = [c for c in CONTENT_COLUMNS if c in parquet.schema_arrow.names]
+        for batch in parquet.iter_batches(columns=present):
+            cols = batch.to_pydict()
+            n = batch.num_rows
+            prompts, contexts, responses = (cols.get(c, [None] * n) for c in CONTENT_COLUMNS)
+            hashes.extend(map(row_hash, prompts, contexts, responses))
+    return combine(sorted(hashes))
+
+
 def _isnull(value) -> bool:
     return value is None or (isinstance(value, float) and value != value)

@@ -106,13 +106,14 @@ def test_data_changed_after_approval_is_refused_by_split_and_training(
     review_and_approve(cfg, data, tmp_path, as_user)
     _edit_one_response(data) if change == "file edited" else _add_one_row(data, record, write_records)
 
-    stale = write_review_report(cfg, data, tmp_path / "stale.html", tmp_path / "stale.md", {})
-    assert stale["digest"] == digest, "the PII summary left beside the data still names the approved digest"
+    actual = pandas_digest(artifacts.read_parquet_dir(data))
+    assert actual != digest and artifacts.read_summary(data)["digest"] == digest
+    again = write_review_report(cfg, data, tmp_path / "again.html", tmp_path / "again.md", {})
+    assert again["digest"] == actual and again["status"] == "pending", "the review shows the rows as they are now"
+    assert actual in (tmp_path / "again.html").read_text() and digest not in (tmp_path / "again.md").read_text()
     assert approval.gate(cfg, digest)["status"] == "approved"
     with pytest.raises(TunepipeError, match="the dataset changed after approval"):
         split(cfg, data, tmp_path, digest)
-    actual = pandas_digest(artifacts.read_parquet_dir(data))
-    assert actual != digest
     with pytest.raises(TunepipeError, match="awaiting approval"):
         approval.gate(cfg, actual)
     with pytest.raises(TunepipeError, match=f"dataset {actual} is not approved"):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import html
 import json
+import logging
 import re
 from datetime import datetime, timezone
 from pathlib import Path
@@ -25,17 +26,22 @@ from tunepipe.pii.stage import ENTITIES_COLUMN
 N_EXAMPLES = 5
 DATA_CARD_ARTIFACT = "data_card/data_card.html"
 KFP_DATA_CARD = "the `card` (HTML) and `card_md` (Markdown) outputs of the data-card step of this Kubeflow run"
+log = logging.getLogger(__name__)
 EXAMPLES_NOTE = ("Only the redacted form is shown (after); the raw text (before) never leaves the PII stage. "
                  "The heading lists the entity types that were replaced.")
 
 
 def dataset_digest(dataset_dir: str | Path) -> str:
-    """The digest recorded by the PII stage, or computed from the rows when there is none."""
-    from tunepipe.digest import pandas_digest
+    """The digest of the rows as they are now: recomputed, never taken from the summary beside them
+    (a file edited after the PII stage would otherwise be reviewed under the digest it had before)."""
+    from tunepipe.digest import parquet_digest
 
-    return artifacts.read_summary(dataset_dir).get("digest") or pandas_digest(
-        artifacts.read_parquet_dir(dataset_dir)
-    )
+    actual = parquet_digest(dataset_dir)
+    recorded = artifacts.read_summary(dataset_dir).get("digest")
+    if recorded and recorded != actual:
+        log.warning("the rows changed after the PII stage (it recorded digest %s, they now have %s): "
+                    "reviewing the rows as they are now", recorded[:12], actual[:12])
+    return actual
 
 
 def pick_examples(dataset_dir: str | Path, n: int = N_EXAMPLES, scan: int = 500) -> list[dict]:
