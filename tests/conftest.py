@@ -14,11 +14,17 @@ import pytest
 
 
 @pytest.fixture(autouse=True)
-def _no_leaked_mlflow_uris():
-    """mlflow.set_tracking_uri / set_registry_uri also export MLFLOW_*_URI; keep them from later tests' subprocesses."""
+def _no_leaked_mlflow_store():
+    """No test sees the MLflow store another test set: after each test, mlflow's in-process tracking and
+    registry URIs and the MLFLOW_*_URI variables that set_tracking_uri exports are put back as they were."""
+    import mlflow.tracking._model_registry.utils as registry_utils
+    import mlflow.tracking._tracking_service.utils as tracking_utils
+
     names = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
     before = {name: os.environ.get(name) for name in names}
+    uris = (tracking_utils._tracking_uri, registry_utils._registry_uri)
     yield
+    tracking_utils._tracking_uri, registry_utils._registry_uri = uris
     for name, value in before.items():
         if value is None:
             os.environ.pop(name, None)

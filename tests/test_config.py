@@ -66,3 +66,18 @@ def test_knobs_round_trip_and_validate():
 def test_config_json_round_trip():
     cfg = load_config("examples/demo.yaml")
     assert Config.from_json(cfg.to_json()) == cfg
+
+
+def test_knobs_arrive_as_text_in_the_setup_struct_and_are_typed_again():
+    cfg = load_config("examples/demo.yaml")
+    as_text = {name: str(float(v)) if isinstance(v, int) and not isinstance(v, bool) else str(v)
+               for name, v in knob_defaults(cfg).items()}
+    assert apply_knobs(cfg.to_json(), as_text) == cfg
+    with pytest.raises(TunepipeError, match="pipeline parameter max_steps='many' is not of type int"):
+        apply_knobs(cfg.to_json(), {**as_text, "max_steps": "many"})
+
+
+def test_the_pipeline_signature_is_the_knobs_in_one_place():
+    from tunepipe.pipelines.knobs import KNOBS, RUN_PARAMETERS, pipeline_signature
+
+    assert list(pipeline_signature().parameters) == ["config_json", *KNOBS, *RUN_PARAMETERS]

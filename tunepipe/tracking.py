@@ -55,6 +55,14 @@ def setup_mlflow(cfg: Config) -> str:
     return uri
 
 
+def client(cfg: Config):
+    """A client bound to the project's store explicitly (never to whatever store was set last in-process)."""
+    from mlflow import MlflowClient
+
+    uri = setup_mlflow(cfg)
+    return MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
 def ensure_experiment(cfg: Config, name: str | None = None) -> str:
     """Experiment id for `name` (default: the project's), created with a local artifact root if new."""
     import mlflow

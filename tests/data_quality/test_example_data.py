@@ -57,7 +57,8 @@ def test_pipeline_stages_over_demo_data(spark, tmp_path, make_cfg):
     assert ded["exact_duplicates"] == 90 and 0 < ded["near_duplicates"] <= 90
     assert spl["train"] + spl["validation"] + spl["test"] == ded["kept"]
     assert spl["train"] > 0.7 * ded["kept"] and spl["test"] > 0.05 * ded["kept"]
-    metrics = mlflow.get_run(run.info.run_id).data.metrics
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    metrics = mlflow.MlflowClient(tracking_uri=uri).get_run(run.info.run_id).data.metrics
     assert metrics["ingest.quarantined"] == 13 and metrics["ingest.quarantine_reasons.malformed_json"] == 4
     assert metrics["clean.kept"] == cln["kept"] and metrics["split.test_rows"] == spl["test"]
 

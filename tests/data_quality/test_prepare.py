@@ -85,11 +85,11 @@ def test_data_card_is_logged_to_mlflow_with_log_input(prepared):
     out, _ = prepared
     summary = json.loads((out / "prepare_summary.json").read_text())
     project = out.parent / "project"
-    mlflow.set_tracking_uri(f"sqlite:///{project / 'mlflow.db'}")
-    runs = mlflow.search_runs(search_all_experiments=True, filter_string="tags.`tunepipe.stage` = 'prepare'",
-                              output_format="list")
-    run = runs[0]
+    uri = f"sqlite:///{project / 'mlflow.db'}"
+    client = mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)
+    experiments = [e.experiment_id for e in client.search_experiments()]
+    run = client.search_runs(experiments, filter_string="tags.`tunepipe.stage` = 'prepare'")[0]
     assert run.data.tags["tunepipe.prepared_digest"] == summary["digest"]
     assert [d.dataset.digest for d in run.inputs.dataset_inputs] == [summary["digest"][:16]]
-    assert {a.path for a in mlflow.MlflowClient().list_artifacts(run.info.run_id, "data_card")} == {
+    assert {a.path for a in client.list_artifacts(run.info.run_id, "data_card")} == {
         "data_card/data_card.html", "data_card/data_card.md"}

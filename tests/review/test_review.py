@@ -7,7 +7,7 @@ import shutil
 import pandas as pd
 import pytest
 
-from tunepipe import artifacts
+from tunepipe import artifacts, tracking
 from tunepipe.digest import pandas_digest
 from tunepipe.governance import approval
 from tunepipe.pii.stage import PiiSettings, redact_texts
@@ -58,8 +58,6 @@ def dataset(tmp_path_factory, record, mlflow_cfg):
 
 
 def test_report_shows_counts_commands_and_only_redacted_text(mlflow_cfg, dataset, tmp_path):
-    from mlflow import MlflowClient
-
     result = write_review_report(mlflow_cfg, dataset, tmp_path / "r.html", tmp_path / "r.md", UPSTREAM)
     digest = artifacts.read_summary(dataset)["digest"]
     policy = approval.policy_version(mlflow_cfg)
@@ -78,7 +76,7 @@ def test_report_shows_counts_commands_and_only_redacted_text(mlflow_cfg, dataset
     assert "| /data/support.jsonl | 10 | 2 | - | - | - | - |" in md
     assert md.count("### Example") == 4
 
-    client = MlflowClient()
+    client = tracking.client(mlflow_cfg)
     run = client.get_run(result["review_run_id"])
     assert run.info.run_name == f"review-{digest[:12]}"
     assert run.data.tags[approval.DIGEST_TAG] == digest
@@ -103,8 +101,6 @@ PII_SUMMARY = {
 
 
 def test_report_uses_the_pii_stage_actions_flags_and_per_source_counts(mlflow_cfg, dataset, tmp_path):
-    from mlflow import MlflowClient
-
     upstream = {**UPSTREAM, "pii": PII_SUMMARY}
     result = write_review_report(mlflow_cfg, dataset, tmp_path / "p.html", tmp_path / "p.md", upstream)
     assert result["policy_version"] == "0123456789abcdef"
@@ -116,19 +112,17 @@ def test_report_uses_the_pii_stage_actions_flags_and_per_source_counts(mlflow_cf
     assert "| PII/RAI | quarantined: secrets | 1 |" in md and "| PII/RAI | dropped by policy | 2 |" in md
     assert "| dropped by PII/RAI policy | 2 |" in md
     assert html.count("data:image/png;base64,") == 4
-    run = MlflowClient().get_run(result["review_run_id"])
+    run = tracking.client(mlflow_cfg).get_run(result["review_run_id"])
     assert run.data.metrics["pii.action.PERSON.hash"] == 1 and run.data.metrics["rai.toxicity"] == 2
     assert run.data.tags[approval.POLICY_TAG] == "0123456789abcdef"
 
 
 def test_report_records_the_launcher_and_four_eyes(mlflow_cfg, dataset, tmp_path):
-    from mlflow import MlflowClient
-
     cfg = mlflow_cfg.model_copy(update={"approval": mlflow_cfg.approval.model_copy(
         update={"four_eyes": True, "launched_by": "bob"})})
     result = write_review_report(cfg, dataset, tmp_path / "f.html", tmp_path / "f.md", UPSTREAM)
     assert "bob (four eyes: another person must approve)" in (tmp_path / "f.md").read_text()
-    tags = MlflowClient().get_run(result["review_run_id"]).data.tags
+    tags = tracking.client(cfg).get_run(result["review_run_id"]).data.tags
     assert tags[approval.LAUNCHED_BY_TAG] == "bob" and tags[approval.FOUR_EYES_TAG] == "true"
 
 

@@ -12,17 +12,25 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 COLOURS = ["red", "green", "blue", "yellow"]
 
 
-def learnable_rows(n: int = 40) -> pd.DataFrame:
-    """Each answer is a function of the question: a tiny model can learn it in a few dozen steps."""
+def learnable_rows(n: int = 40, start: int = 0) -> pd.DataFrame:
+    """Each answer is a function of the item number in the question (a tiny model learns it in a few dozen
+    steps); the order number makes every row distinct, so rows from another `start` were never trained on."""
     return pd.DataFrame([
         {
             "record_id": f"r{i}",
             "prompt": f"What colour is item {i % 4}?",
-            "context": "Items are coloured." if i % 2 == 0 else None,
+            "context": f"Order {i}." if i % 2 == 0 else None,
             "response": COLOURS[i % 4],
         }
-        for i in range(n)
+        for i in range(start, start + n)
     ])
+
+
+def held_out_rows(n: int = 12) -> pd.DataFrame:
+    """Validation rows the model never trains on: the same rule, other orders (and no context for odd ones
+    means their prompts repeat training prompts: those count as seen, so only even rows are kept)."""
+    frame = learnable_rows(2 * n, start=1000)
+    return frame[frame["context"].notna()].reset_index(drop=True)
 
 
 def write_split(path, frame: pd.DataFrame, digest: str) -> str:
@@ -53,8 +61,8 @@ def make_config(data_dir, base: str, **sections):
 def tiny_base(tmp_path_factory) -> str:
     from tunepipe.training.tiny import build_tiny_model
 
-    frame = learnable_rows()
-    texts = list(frame["prompt"] + " " + frame["response"])
+    frame = pd.concat([learnable_rows(), held_out_rows()])
+    texts = list(frame["prompt"] + " " + frame["context"].fillna("") + " " + frame["response"])
     return build_tiny_model(tmp_path_factory.mktemp("base"), texts=texts)
 
 
@@ -64,9 +72,9 @@ def splits(tmp_path_factory):
     from tunepipe.digest import pandas_digest
 
     root = tmp_path_factory.mktemp("splits")
-    frame = learnable_rows()
-    digest = pandas_digest(frame)
-    return write_split(root / "train", frame, digest), write_split(root / "val", frame.head(12), digest), digest
+    train, val = learnable_rows(), held_out_rows()
+    digest = pandas_digest(train, val)
+    return write_split(root / "train", train, digest), write_split(root / "val", val, digest), digest
 
 
 

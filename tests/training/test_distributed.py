@@ -9,6 +9,7 @@ import json
 
 import pytest
 
+from tunepipe import tracking
 from tunepipe.errors import TunepipeError
 
 
@@ -42,10 +43,9 @@ def test_rank_zero_alone_writes_one_adapter_and_one_summary(ddp):
 
 
 def test_one_mlflow_run_holds_the_training_with_tokens_of_both_workers(ddp):
-    import mlflow
 
     cfg, result, _, run_id = ddp
-    client = mlflow.MlflowClient()
+    client = tracking.client(cfg)
     experiment = client.get_experiment_by_name(cfg.mlflow.experiment)
     runs = client.search_runs([experiment.experiment_id])
     assert [r.info.run_id for r in runs] == [run_id]

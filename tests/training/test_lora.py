@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tunepipe import tracking
 from tunepipe.errors import TunepipeError
 
 
@@ -23,7 +24,7 @@ def test_finetune_lowers_validation_loss(trained):
     _, result, _, _ = trained
     assert result["steps"] == 30
     assert result["train_rows"] == 40 and result["truncated"] == 0
-    assert result["val_loss_before"] > 6.0
+    assert result["val_loss_before"] > 5.0
     assert result["val_loss"] < 0.6 * result["val_loss_before"]
     assert result["train_loss"] < result["first_train_loss"]
     assert result["tokens_per_s"] > 0 and result["seconds"] > 0
@@ -53,10 +54,9 @@ def test_merged_model_scores_like_the_adapter_model(trained, splits):
 
 
 def test_finetune_logs_params_and_per_step_metrics(trained):
-    import mlflow
 
-    _, result, _, run_id = trained
-    client = mlflow.MlflowClient()
+    cfg, result, _, run_id = trained
+    client = tracking.client(cfg)
     run = client.get_run(run_id)
     params = run.data.params
     assert params["training.lora.r"] == "8" and params["training.max_steps"] == "30"

@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from tunepipe import tracking
 from tunepipe.errors import TunepipeError
 
 METHODS = {
@@ -123,7 +124,6 @@ def test_early_stopping_ends_training_when_validation_stops_improving(tmp_path, 
                                                                        split_writer, splits):
     """Validation answers the training data never gives: once the model learns its answers, validation loss
     turns up and training stops."""
-    import mlflow
     import pandas as pd
 
     from tunepipe import artifacts
@@ -137,5 +137,5 @@ def test_early_stopping_ends_training_when_validation_stops_improving(tmp_path, 
                                        "early_stopping_patience": 2})
     result, run_id = run_finetune(cfg, split, tmp_path / "model")
     assert result["stopped_early"] and result["steps"] < 40
-    evals = [m.step for m in mlflow.MlflowClient().get_metric_history(run_id, "val_loss")]
+    evals = [m.step for m in tracking.client(cfg).get_metric_history(run_id, "val_loss")]
     assert evals == [0, *range(2, result["steps"] + 1, 2), result["steps"]]

@@ -23,7 +23,7 @@ from tunepipe.errors import TunepipeError
 from tunepipe.training import nemo_backend
 from tunepipe.training.nemo_backend import nemo_lora_targets, recipe_spec
 
-from tests.training.conftest import learnable_rows, make_config
+from tests.training.conftest import held_out_rows, learnable_rows, make_config
 
 LLAMA2_7B = dict(model_type="llama", num_hidden_layers=32, hidden_size=4096, intermediate_size=11008,
                  num_attention_heads=32, num_key_value_heads=32, vocab_size=32000, max_position_embeddings=4096)
@@ -266,8 +266,8 @@ def nemo_data(tmp_path_factory, splits):
 
     _, _, digest = splits
     root = tmp_path_factory.mktemp("nemo_data")
-    frame = learnable_rows()
-    parts = {"training.jsonl": frame, "validation.jsonl": frame.head(12), "test.jsonl": frame.tail(8)}
+    held_out = held_out_rows(20)
+    parts = {"training.jsonl": learnable_rows(), "validation.jsonl": held_out.head(12), "test.jsonl": held_out.tail(8)}
     for name, part in parts.items():
         lines = [json.dumps({"input": user_content(r.prompt, r.context), "output": r.response, "record_id": r.record_id})
                  for r in part.itertuples()]
@@ -360,7 +360,7 @@ def test_staged_data_is_chat_formatted(approved_cfg, nemo_data, tiny_base, tmp_p
     counts = nemo_backend.stage_data(approved_cfg, tokenizer, nemo_data, str(tmp_path / "staged"))
     assert counts == {"training.jsonl": 40, "validation.jsonl": 12, "test.jsonl": 8}
     first = json.loads((tmp_path / "staged" / "training.jsonl").read_text().splitlines()[0])
-    expected = prompt_text(tokenizer, prompt_messages(approved_cfg, "What colour is item 0?", "Items are coloured."))
+    expected = prompt_text(tokenizer, prompt_messages(approved_cfg, "What colour is item 0?", "Order 0."))
     assert first["input"] == expected and "Answer with one colour." in first["input"]
     assert first["output"].startswith("red") and set(first) == {"input", "output"}
 

@@ -11,6 +11,7 @@ import time
 
 import pytest
 
+from tunepipe import tracking
 from tunepipe.errors import TunepipeError
 from tunepipe.training.checkpoint import RUN_FILE, latest_checkpoint, plan_resume, step_of
 
@@ -62,7 +63,6 @@ def killed(tmp_path_factory, data_dir, make_cfg, approver, splits):
 
 
 def test_a_killed_run_continues_from_its_checkpoint_in_the_same_mlflow_run(killed, splits):
-    import mlflow
 
     _, root, step = killed
     run_id = json.loads((root / "checkpoints" / RUN_FILE).read_text())["mlflow_run_id"]
@@ -73,7 +73,7 @@ def test_a_killed_run_continues_from_its_checkpoint_in_the_same_mlflow_run(kille
     assert result["training_run_id"] == run_id
     assert f"resuming from {root / 'checkpoints' / f'checkpoint-{step}'}" in (root / "second.log").read_text()
 
-    client = mlflow.MlflowClient()
+    client = tracking.client(killed[0])
     logged = [m.step for m in client.get_metric_history(run_id, "train_loss")]
     assert set(logged) == set(range(1, MAX_STEPS + 1))
     assert all(logged.count(s) == 1 for s in range(1, step + 1)), "steps before the checkpoint were trained again"

@@ -23,6 +23,7 @@ from tunepipe.components.setup import setup_op
 from tunepipe.components.nemo import nemo_finetune_op, nemo_trainjob_op
 from tunepipe.components.training import finetune_op, finetune_trainjob_op
 from tunepipe.config import ClusterConfig, Config, GpuPoolConfig
+from tunepipe.pipelines.knobs import KNOBS, pipeline_signature, with_knob_signature
 
 PIPELINE_NAME = "tunepipe"
 
@@ -86,32 +87,13 @@ def _hashes_pii(cfg: Config) -> bool:
 def build_pipeline(cfg: Config):
     cluster = cfg.cluster
 
-    @dsl.pipeline(
-        name=PIPELINE_NAME,
-        description="Raw domain data to a reviewed, fine-tuned, evaluated, registered and served LLM.",
-        pipeline_config=_pipeline_config(cfg),
-    )
-    def tunepipe_pipeline(
-        config_json: str,
-        data_paths: str,
-        base_model: str,
-        max_steps: int,
-        learning_rate: float,
-        lora_rank: int,
-        eval_max_samples: int,
-        min_rouge_l_gain: float,
-        registered_model_name: str,
-        approval_mode: str,
-        data_fingerprint: str = "",
-        mlflow_parent_run_id: str = "",
-        git_commit: str = "",
-    ):
+    def tunepipe_pipeline(*args):
+        params = dict(zip(pipeline_signature().parameters, args))
+        config_json, data_fingerprint, git_commit = (params[k] for k in ("config_json", "data_fingerprint",
+                                                                          "git_commit"))
         setup = _uncached(setup_op(
-            config_json=config_json, mlflow_parent_run_id=mlflow_parent_run_id,
-            pipeline_job=dsl.PIPELINE_JOB_NAME_PLACEHOLDER, data_paths=data_paths, base_model=base_model,
-            max_steps=max_steps, learning_rate=learning_rate, lora_rank=lora_rank,
-            eval_max_samples=eval_max_samples, min_rouge_l_gain=min_rouge_l_gain,
-            registered_model_name=registered_model_name, approval_mode=approval_mode,
+            config_json=config_json, mlflow_parent_run_id=params["mlflow_parent_run_id"],
+            pipeline_job=dsl.PIPELINE_JOB_NAME_PLACEHOLDER, knobs={name: params[name] for name in KNOBS},
         ), cluster)
         config, parent = setup.outputs["config"], setup.outputs["parent_run_id"]
 
@@ -155,4 +137,8 @@ def build_pipeline(cfg: Config):
             _uncached(serve_smoke_op(config=config, parent_run_id=parent,
                                      model_uri=register.outputs["model_uri"]), cluster)
 
-    return tunepipe_pipeline
+    return dsl.pipeline(
+        name=PIPELINE_NAME,
+        description="Raw domain data to a reviewed, fine-tuned, evaluated, registered and served LLM.",
+        pipeline_config=_pipeline_config(cfg),
+    )(with_knob_signature(tunepipe_pipeline))
