@@ -4,7 +4,7 @@ Changed data (a file edited, a row added) after approval, a changed redaction po
 approving their own run, a status tag edited in the MLflow UI, a rejection after an approval, demo
 mode under four eyes, and the pipeline wiring that puts the split and training behind the gate. The
 real stages run where it is cheap: the review report, the gate, Spark's `split_dataset` (which
-recomputes the digest) and the training input check (`training.peft_backend.check_inputs`).
+recomputes the digest) and the training input check (`training.contract.check_inputs`).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from tunepipe.digest import pandas_digest
 from tunepipe.errors import TunepipeError
 from tunepipe.governance import approval
 from tunepipe.review.report import write_review_report
-from tunepipe.training.peft_backend import check_inputs
+from tunepipe.training.contract import check_inputs
 
 LAUNCHER, REVIEWER = "bob", "alice"
 

@@ -68,7 +68,7 @@ def test_a_worker_error_reaches_the_launcher_as_a_short_message(tmp_path, make_c
 
 
 def test_processes_and_strategy_follow_the_config(make_cfg, tmp_path):
-    from tunepipe.training.launch import fsdp_arguments, parallel_arguments, processes, strategy
+    from tunepipe.training.parallel import fsdp_arguments, parallel_arguments, processes, strategy
 
     cfg = make_cfg(tmp_path, training={"processes": 4})
     assert processes(cfg) == 4 and strategy(cfg, 4) == "ddp" and strategy(cfg, 1) == "none"
@@ -85,7 +85,7 @@ def test_processes_and_strategy_follow_the_config(make_cfg, tmp_path):
 def test_fsdp_arguments_are_accepted_by_the_trainer(make_cfg, tmp_path):
     from transformers import TrainingArguments
 
-    from tunepipe.training.launch import fsdp_arguments
+    from tunepipe.training.parallel import fsdp_arguments
 
     args = TrainingArguments(output_dir=str(tmp_path), use_cpu=True, report_to="none",
                              **fsdp_arguments(make_cfg(tmp_path, training={"distributed": "fsdp"})))

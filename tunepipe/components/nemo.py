@@ -27,9 +27,11 @@ def nemo_finetune_op(
 ) -> str:
     """Fine-tune with NeMo (LoRA or SFT) on the approved split's NeMo files; writes HF adapter/merged weights."""
     from tunepipe.components.runtime import run_stage
-    from tunepipe.training.nemo_backend import finetune
+    from tunepipe.training.backends import backend
+    from tunepipe.training.contract import TrainInputs
 
-    return run_stage(config, "finetune", lambda cfg: finetune(cfg, nemo_data.path, model.path, approved_digest))
+    inputs = TrainInputs(approved_digest, nemo_dir=nemo_data.path)
+    return run_stage(config, "finetune", lambda cfg: backend("nemo").finetune(cfg, inputs, model.path))
 
 
 @dsl.component(base_image=IMAGE, install_kfp_package=False, task_config_passthroughs=TRAINJOB_PASSTHROUGHS)

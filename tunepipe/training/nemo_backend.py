@@ -28,8 +28,7 @@ from pathlib import Path
 from tunepipe.config import NEMO_IMAGE, Config
 from tunepipe.errors import TunepipeError
 from tunepipe.tracking import log_metrics
-from tunepipe.training.launch import active_run_id
-from tunepipe.training.peft_backend import SUMMARY_FILE
+from tunepipe.training.contract import SUMMARY_FILE, TrainInputs, active_run_id
 
 READY_MARKER = ".prepared.json"
 NEMO_FILES = ("training.jsonl", "validation.jsonl", "test.jsonl")
@@ -366,7 +365,7 @@ def wait_for_marker(path: Path, wait_s: float, poll_s: float = 5.0) -> dict:
 
 
 def checked_spec(cfg: Config, nemo_data_dir: str, out_dir: str, digest: str) -> dict:
-    from tunepipe.training.peft_backend import check_inputs
+    from tunepipe.training.contract import check_inputs
 
     check_inputs(cfg, nemo_data_dir, digest)
     return recipe_spec(cfg, nemo_data_dir, out_dir)
@@ -526,3 +525,13 @@ def summary(cfg: Config, spec: dict, rows: dict, written: dict, digest: str, sec
         "digest": digest,
         "base_model": cfg.model.base,
     }
+
+
+class NemoBackend:
+    """The `contract.Backend` protocol over `finetune` (the NeMo split files, in the NeMo image)."""
+
+    def finetune(self, cfg: Config, inputs: TrainInputs, out_dir: str) -> dict:
+        return finetune(cfg, inputs.nemo_dir, out_dir, inputs.digest)
+
+
+NEMO = NemoBackend()

@@ -13,11 +13,9 @@ trains its share of each batch; only rank 0 logs to MLflow and writes checkpoint
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from tunepipe import artifacts
@@ -25,23 +23,10 @@ from tunepipe.config import Config
 from tunepipe.errors import TunepipeError
 from tunepipe.tracking import log_metrics
 from tunepipe.training import checkpoint, dist, methods
+from tunepipe.training.contract import TrainInputs, check_inputs, write_summary
+from tunepipe.training.preflight import Preflight
 from tunepipe.training.data import TRUNCATION_POLICY, Example, encode_frame, label_tokens
 from tunepipe.training.tracker import TrainingRun, training_params
-
-SUMMARY_FILE = "finetune_summary.json"
-
-
-@dataclass
-class Preflight:
-    base_dir: str
-    tokenizer: object
-    hw: methods.Hardware
-    train: list[Example]
-    val: list[Example]
-    truncated: int
-    dropped: int
-    resume: checkpoint.Resume
-
 
 def finetune(cfg: Config, train_dir: str, val_dir: str, out_dir: str, digest: str) -> dict:
     """Fine-tune with `training.method` on the approved split; return steps, losses, speed and row counts.
@@ -65,7 +50,7 @@ def finetune(cfg: Config, train_dir: str, val_dir: str, out_dir: str, digest: st
         raise
     result = summary(cfg, pre, stats, written, digest, run, time.perf_counter() - started)
     if dist.is_main():
-        (Path(out_dir) / SUMMARY_FILE).write_text(json.dumps(result, indent=2))
+        write_summary(out_dir, result)
     run.log_metrics({"seconds": result["seconds"]}, step=stats["steps"])
     run.finish()
     if run.continues:
@@ -82,19 +67,6 @@ def save(cfg: Config, model, trainer, pre: Preflight, out_dir: Path) -> dict:
     written = methods.save(cfg, model, pre.tokenizer, pre.base_dir, out_dir, pre.hw) if dist.is_main() else {}
     dist.barrier()
     return written
-
-
-def check_inputs(cfg: Config, train_dir: str, digest: str) -> None:
-    """Approval and digest checks, before anything else."""
-    from tunepipe.governance.approval import require_approved
-
-    require_approved(cfg, digest)
-    split_digest = artifacts.read_summary(train_dir).get("digest")
-    if split_digest != digest:
-        raise TunepipeError(
-            f"the training split in {train_dir} has digest {split_digest or '(none)'}, but the approved "
-            f"digest is {digest}: re-run the split stage on the approved dataset"
-        )
 
 
 def preflight(cfg: Config, train_dir: str, val_dir: str, out_dir: str, digest: str) -> Preflight:
@@ -243,3 +215,13 @@ def summary(cfg: Config, pre: Preflight, stats: dict, written: dict, digest: str
         "digest": digest,
         "base_model": cfg.model.base,
     }
+
+
+class PeftBackend:
+    """The `contract.Backend` protocol over `finetune` (one process; `launch` adds torchrun)."""
+
+    def finetune(self, cfg: Config, inputs: TrainInputs, out_dir: str) -> dict:
+        return finetune(cfg, inputs.train_dir, inputs.val_dir, out_dir, inputs.digest)
+
+
+PEFT = PeftBackend()

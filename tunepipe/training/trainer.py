@@ -5,20 +5,18 @@ answer-token validation, per-step MLflow metrics, early stopping and checkpoints
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Callable
+from typing import Callable
 
 from transformers import EarlyStoppingCallback, PrinterCallback, Trainer, TrainerCallback, TrainingArguments
 
 from tunepipe.config import Config
 from tunepipe.training import dist
 from tunepipe.training.data import REAL_TOKENS, Batcher, real_tokens
+from tunepipe.training.preflight import Preflight
 from tunepipe.training.tracker import TrainingRun
 
-if TYPE_CHECKING:
-    from tunepipe.training.peft_backend import Preflight
 
-
-def make_trainer(cfg: Config, model, pre: "Preflight", run: TrainingRun, val_loss: Callable):
+def make_trainer(cfg: Config, model, pre: Preflight, run: TrainingRun, val_loss: Callable):
     """(trainer, token meter) for `model`; checkpoints go to the resume plan's dir."""
     meter = TokenMeter()
     callbacks = [meter, StepLogger(cfg, run)]
@@ -33,8 +31,8 @@ def make_trainer(cfg: Config, model, pre: "Preflight", run: TrainingRun, val_los
     return trainer, meter
 
 
-def arguments(cfg: Config, pre: "Preflight") -> TrainingArguments:
-    from tunepipe.training.launch import parallel_arguments
+def arguments(cfg: Config, pre: Preflight) -> TrainingArguments:
+    from tunepipe.training.parallel import parallel_arguments
 
     t, hw = cfg.training, pre.hw
     evaluating = bool(t.eval_every and pre.val)

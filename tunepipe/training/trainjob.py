@@ -20,7 +20,8 @@ from typing import Callable
 
 from tunepipe.config import Config, GpuPoolConfig
 from tunepipe.errors import TunepipeError
-from tunepipe.training.launch import ERRORS_ENV, active_run_id, read_summary, worker_args, worker_error
+from tunepipe.training.contract import active_run_id, read_summary
+from tunepipe.training.parallel import ERRORS_ENV, worker_args, worker_error
 
 GROUP, VERSION, PLURAL = "trainer.kubeflow.org", "v1alpha1", "trainjobs"
 MANAGER = "tunepipe"
@@ -170,7 +171,7 @@ def run_trainjob(cfg: Config, task_config: dict, train_dir: str, val_dir: str | 
     With `training.backend=nemo` the nodes run the NeMo image, `train_dir` is the split's NeMo data dir
     and `val_dir` is None.
     """
-    from tunepipe.training.peft_backend import check_inputs
+    from tunepipe.training.contract import check_inputs
 
     check_inputs(cfg, train_dir, digest)
     api = api or kubernetes_api()

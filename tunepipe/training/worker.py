@@ -20,7 +20,7 @@ from pathlib import Path
 from tunepipe.config import Config
 from tunepipe.errors import TunepipeError
 from tunepipe.training import dist
-from tunepipe.training.launch import ERRORS_ENV
+from tunepipe.training.parallel import ERRORS_ENV
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
