@@ -297,11 +297,44 @@ class RegistryConfig(_Section):
     alias: str = "candidate"
 
 
+TRTLLM_IMAGE = "nvcr.io/nvidia/tensorrt-llm/release:1.2.0"
+
+
+class LoraAdapterConfig(_Section):
+    name: str = Field(pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$", description="the request's `model` that picks it")
+    uri: str = Field(min_length=1, description="MLflow artifact URI of a PEFT adapter dir (runs:/..., models:/...)")
+
+
+class TrtllmConfig(_Section):
+    image: str = TRTLLM_IMAGE
+    namespace: str = "tunepipe-serving"
+    replicas: int = Field(default=1, ge=1)
+    gpu: str = Field(default="h100-80gb", description="GPU kind for sizing (tunepipe plan --serve --gpu)")
+    dtype: Literal["bf16", "fp8"] = "bf16"
+    tensor_parallel: int | None = Field(default=None, ge=1, description="default: from the serving plan")
+    pipeline_parallel: int = Field(default=1, ge=1)
+    max_batch_size: int | None = Field(default=None, ge=1, description="default: from the serving plan")
+    max_num_tokens: int = Field(default=8192, ge=1)
+    kv_cache_free_gpu_memory_fraction: float = Field(default=0.9, gt=0.0, le=1.0)
+    input_tokens: int = Field(default=1024, ge=1, description="sizing: prompt tokens per request")
+    output_tokens: int = Field(default=256, ge=1, description="sizing: generated tokens per request")
+    target_p95_ms: float | None = Field(default=None, gt=0, description="sizing: end-to-end request latency")
+    adapters: list[LoraAdapterConfig] = Field(
+        default_factory=list, description="LoRA adapters on the registered base, picked by the request's `model`"
+    )
+    max_lora_rank: int = Field(default=64, ge=1)
+    pool: GpuPoolConfig | None = Field(default=None, description="GPU pool for serving (default: cluster.training)")
+    mlflow_tracking_uri: str | None = Field(default=None, description="as seen from the pod (default: mlflow.tracking_uri)")
+
+
 class ServingConfig(_Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
     smoke_question: str = "How do I reset my password?"
     max_new_tokens: int = Field(default=64, ge=1)
+    kserve: bool = Field(default=False, description="deploy as a KServe InferenceService + ServingRuntime")
+    deploy_staging: bool = Field(default=False, description="pipeline: deploy the registered candidate to staging")
+    trtllm: TrtllmConfig = Field(default_factory=TrtllmConfig)
 
 
 class Toleration(_Section):
