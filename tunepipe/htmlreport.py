@@ -1,25 +1,40 @@
-"""Building blocks of the self-contained reports (data card, dataset review): tables, PNG charts, CSS.
+"""The self-contained HTML reports (data card, dataset review, evaluation): one page shell and one
+stylesheet (Jinja2 templates in `tunepipe/templates`, autoescaped), one PNG encoder, tables for both
+HTML and the Markdown twins.
 
 Charts are rendered with matplotlib (Agg) to PNG and embedded as data URIs, so one HTML file shows
-complete in the Kubeflow UI and as an MLflow artifact; the Markdown twins get the same tables.
+complete in the Kubeflow UI and as an MLflow artifact, and requests nothing from the network.
 """
 
 from __future__ import annotations
 
 import base64
-import html
+import functools
 import io
 
 MAX_EXAMPLE_CHARS = 600
 
-CSS = """
-body{font-family:system-ui,sans-serif;max-width:960px;margin:2em auto;padding:0 1em;color:#222}
-code,pre{background:#f4f4f4;border-radius:4px}pre{padding:.7em;white-space:pre-wrap;word-break:break-word}
-table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ddd;padding:.3em .8em;text-align:left}
-td.n{text-align:right}.status{padding:.6em 1em;border-radius:6px;font-weight:600}
-.pending{background:#fff4d6}.approved{background:#dff5e1}.rejected{background:#fde0e0}
-.example{border-left:4px solid #bbb;padding-left:1em;margin:1em 0}
-"""
+@functools.cache
+def _environment():
+    from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+    return Environment(loader=PackageLoader("tunepipe", "templates"), undefined=StrictUndefined,
+                       autoescape=select_autoescape(enabled_extensions=("html", "j2")),
+                       trim_blocks=True, lstrip_blocks=True)
+
+
+def render(template: str, **context) -> str:
+    """A report page from its template (which extends `page.html.j2`); every value is escaped."""
+    return _environment().get_template(template).render(**context)
+
+
+def page(title: str, body) -> str:
+    """The shared page shell around `body`: pass a `markupsafe.Markup` (from `html_table`, `img`, ...)."""
+    return render("page.html.j2", title=title, body=body)
+
+
+def _macro(name: str):
+    return getattr(_environment().get_template("macros.html.j2").module, name)
 
 
 def _pyplot():
@@ -73,21 +88,14 @@ def histogram_chart(title: str, series: dict[str, list[tuple[float, int]]], xlab
     return png(fig)
 
 
-def img(png_b64: str | None, alt: str) -> str:
-    return f"<img alt='{html.escape(alt)}' src='data:image/png;base64,{png_b64}'>" if png_b64 else ""
+def img(png_b64: str | None, alt: str):
+    """An embedded PNG (escaped Markup), or nothing when there is no chart."""
+    return _macro("chart")(png_b64, alt)
 
 
-def html_table(header: tuple[str, ...], rows: list, empty: str) -> str:
-    if not rows:
-        return f"<p>{html.escape(empty)}</p>"
-    e = html.escape
-
-    def cell(i: int, v) -> str:
-        return f"<td class='n'>{v}</td>" if i and isinstance(v, (int, float)) else f"<td>{e(str(v))}</td>"
-
-    head = "".join(f"<th>{e(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(cell(i, v) for i, v in enumerate(row)) + "</tr>" for row in rows)
-    return f"<table><tr>{head}</tr>{body}</table>"
+def html_table(header: tuple[str, ...], rows: list, empty: str):
+    """A table with numbers right-aligned (escaped Markup), or the `empty` sentence."""
+    return _macro("table")(header, rows, empty)
 
 
 def md_table(header: tuple[str, ...], rows: list, empty: str) -> list[str]:

@@ -9,7 +9,6 @@ and schema; the rows stay where they are). Histograms are aggregated by Spark; n
 
 from __future__ import annotations
 
-import html
 import math
 from datetime import datetime, timezone
 from pathlib import Path
@@ -121,21 +120,11 @@ def render_markdown(card: dict) -> str:
 
 
 def render_html(card: dict) -> str:
-    e = html.escape
     chart = htmlreport.histogram_chart(
         "Token lengths (configured model's tokenizer)",
         {c: card["token_histograms"][c] for c in card["token_histograms"]}, "tokens")
-    parts = [
-        f"<!doctype html><html><head><meta charset='utf-8'><title>Data card {e(card['name'])}</title>",
-        f"<style>{htmlreport.CSS}</style></head><body><h1>Data card: {e(card['name'])}</h1>",
-        htmlreport.html_table(("", ""), _facts(card), ""),
-    ]
-    for title, header, rows, empty in _tables(card):
-        parts.append(f"<h2>{e(title)}</h2>")
-        if title == "Token lengths":
-            parts.append(htmlreport.img(chart, "token length histograms"))
-        parts.append(htmlreport.html_table(header, rows, empty))
-    return "\n".join(parts) + "</body></html>"
+    return htmlreport.render("data_card.html.j2", title=f"Data card {card['name']}", card=card,
+                             facts=_facts(card), tables=_tables(card), token_chart=chart)
 
 
 def _log_to_mlflow(card: dict, reports: dict[str, str]) -> None:

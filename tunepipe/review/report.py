@@ -11,7 +11,6 @@ review" run in MLflow, which is where the decision is recorded (see `rai.approva
 
 from __future__ import annotations
 
-import html
 import json
 import logging
 import re
@@ -286,34 +285,16 @@ def render_markdown(ctx: dict) -> str:
 
 
 def render_html(ctx: dict) -> str:
-    e = html.escape
     d, status = ctx["digest"], ctx["status"]
-    parts = [
-        f"<!doctype html><html><head><meta charset='utf-8'><title>Dataset review {e(d[:12])}</title>",
-        f"<style>{htmlreport.CSS}</style></head><body>",
-        f"<h1>Dataset review <code>{e(d[:12])}</code></h1>",
-        f"<p class='status {e(status['status'])}'>{e(status_line(status, ctx['policy_version']))}</p>",
-        htmlreport.html_table(("", ""), _facts(ctx), ""),
-        "<h2>Decision</h2><p>Approve (training may use exactly this digest under this policy) or reject:</p>",
-        f"<pre>{e(approval.approve_command(d))}\n{e(approval.reject_command(d))}</pre>",
-    ]
-    if ctx["missing"]:
-        parts.append(f"<p>Summaries not available for: {e(', '.join(ctx['missing']))}.</p>")
-    pictures = charts(ctx)
-    for title, header, rows, empty in count_tables(ctx):
-        parts += [f"<h2>{e(title)}</h2>", htmlreport.img(pictures.get(title), title),
-                  htmlreport.html_table(header, rows, empty)]
-    parts.append(f"<h2>Redacted examples</h2><p>{e(EXAMPLES_NOTE)}</p>")
-    for i, ex in enumerate(ctx["examples"], 1):
-        parts.append(f"<div class='example'><h3>Example {i}: {e(_labels(ex))}</h3>")
-        for col in ("prompt", "context", "response"):
-            if ex.get(col):
-                parts.append(f"<p><b>{col}</b> (redacted)</p><pre>{e(htmlreport.clip(ex[col]))}</pre>")
-        parts.append("</div>")
-    if not ctx["examples"]:
-        parts.append("<p>No rows with PII.</p>")
-    parts.append("</body></html>")
-    return "\n".join(p for p in parts if p)
+    examples = [{"labels": _labels(ex), "parts": [(col, htmlreport.clip(ex[col])) for col in
+                                                  ("prompt", "context", "response") if ex.get(col)]}
+                for ex in ctx["examples"]]
+    return htmlreport.render(
+        "review.html.j2", title=f"Dataset review {d[:12]}", digest=d, status_class=status["status"],
+        status_line=status_line(status, ctx["policy_version"]), facts=_facts(ctx),
+        approve_command=approval.approve_command(d), reject_command=approval.reject_command(d),
+        missing=ctx["missing"], tables=count_tables(ctx), charts=charts(ctx), examples_note=EXAMPLES_NOTE,
+        examples=examples)
 
 
 def review_json(ctx: dict, paths: dict[str, str]) -> dict:
