@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import typer
 
-from tunepipe.cli import data_quality, governance, pii, pipelines, serving, training
+from tunepipe.cli import data_quality, deploy, governance, pii, pipelines, serving, training
 
 app = typer.Typer(help="Raw domain data to a fine-tuned, evaluated, reviewed and served LLM.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
-for group in (pipelines, data_quality, governance, serving, training):
+for group in (pipelines, data_quality, governance, serving, training, deploy):
     app.registered_commands += group.app.registered_commands
 app.add_typer(governance.review_app, name="review")
 app.add_typer(pii.pii_app, name="pii")

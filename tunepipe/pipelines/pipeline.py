@@ -14,6 +14,7 @@ from config at build time; everything a run may change is a pipeline parameter. 
 from kfp import dsl, kubernetes
 
 from tunepipe.components.data import clean_op, data_card_op, dedup_op, ingest_op, split_op
+from tunepipe.components.deploy import deploy_staging_op
 from tunepipe.components.evaluation import eval_gate_op, evaluate_op
 from tunepipe.components.governance import approval_gate_op
 from tunepipe.components.pii import pii_op
@@ -136,6 +137,9 @@ def build_pipeline(cfg: Config):
             ), cluster)
             _uncached(serve_smoke_op(config=config, parent_run_id=parent,
                                      model_uri=register.outputs["model_uri"]), cluster)
+            if cfg.serving.deploy_staging:
+                _uncached(deploy_staging_op(config=config, parent_run_id=parent,
+                                            model_uri=register.outputs["model_uri"]), cluster)
 
     return dsl.pipeline(
         name=PIPELINE_NAME,
