@@ -9,7 +9,8 @@ Throughput (records/s, each record a prompt of two ticket texts and a response o
 - tunepipe: `tunepipe.pii.stage.redact_pii` on Spark local[2] (screens off, so both sides do the same
   work), timed with the Spark session already up; the session start is reported apart.
 Quality: per-entity redaction recall and character precision of plain Presidio and of tunepipe on
-the committed labelled set (`tunepipe.pii.evalset`). `--long-text` times one 1 MB text.
+the development set (tests/pii/devset.py) and, with `--test-split`, the frozen test split
+(tests/pii/testsplit.py), scored by `tunepipe.pii.evalset`. `--long-text` times one 1 MB text.
 Results go to docs/benchmarks/pii_<records>.json (and pii_eval.json for the quality table).
 """
 
@@ -34,9 +35,9 @@ COLUMNS = ("record_id", "source", "source_line", "shape", "prompt", "context", "
 
 def make_records(n: int, seed: int = 11) -> list[dict]:
     """`n` records whose prompt and response are support-ticket texts with PII (pii_eval templates)."""
-    from tunepipe.pii import evalset as pii_eval
+    from tests.pii import devset
 
-    texts = [r["text"] for r in pii_eval.generate({"dev": min(n, 5000) * 3}, seed=seed)]
+    texts = [r["text"] for r in devset.generate({"dev": min(n, 5000) * 3}, seed=seed)]
     rows = []
     for i in range(n):
         a, b, c = (texts[(3 * i + k) % len(texts)] for k in range(3))
@@ -135,23 +136,25 @@ def run_tunepipe(rows: list[dict], root: Path) -> dict:
             "records_per_s": round(len(rows) / (done - up), 1), "rows_kept": summary.get("kept", summary.get("rows"))}
 
 
-def quality() -> dict:
-    from tunepipe.pii import evalset as pii_eval
+def quality(path: Path) -> dict:
+    """Both detectors scored on one labelled file: the whole file, and each split it names."""
+    from tunepipe.pii import evalset
 
-    records = pii_eval.load()
-    ours = pii_eval.evaluate(records, pii_eval.predict(records))
-    base = pii_eval.evaluate(records, pii_eval.predict(records, baseline=True))
+    records = evalset.load(path)
+    ours = evalset.evaluate(records, evalset.predict(records))
+    base = evalset.evaluate(records, evalset.predict(records, baseline=True))
     strip = lambda r: {k: v for k, v in r.items() if k != "missed"}  # noqa: E731
     return {split: {"tunepipe": strip(ours[split]), "plain_presidio": strip(base[split])} for split in ours}
 
 
 def long_text_seconds(chars: int = 1_000_000) -> float:
-    from tunepipe.pii import evalset as pii_eval
+    from tests.pii.devset import DEV_SET
+    from tunepipe.pii import evalset
     from tunepipe.pii.detect import PiiSettings, engines, find_spans
 
     settings = PiiSettings.default()
     engines(settings)
-    text = "\n".join(r["text"] for r in pii_eval.load())
+    text = "\n".join(r["text"] for r in evalset.load(DEV_SET))
     text = (text * (chars // len(text) + 1))[:chars]
     start = time.perf_counter()
     find_spans([text], settings)
@@ -163,6 +166,8 @@ def main() -> int:
     parser.add_argument("--records", type=int, default=10_000)
     parser.add_argument("--baseline-records", type=int, default=2_000, help="records the baseline is timed on")
     parser.add_argument("--no-quality", action="store_true", help="skip the recall/precision table")
+    parser.add_argument("--test-split", action="store_true",
+                        help="also score the frozen test split (once, at the end of a tuning round)")
     parser.add_argument("--no-spark", action="store_true", help="only the in-process comparison")
     parser.add_argument("--long-text", action="store_true", help="also time one 1 MB text")
     parser.add_argument("--out", type=Path, default=None)
@@ -190,13 +195,18 @@ def main() -> int:
     out = args.out or REPO / "docs" / "benchmarks" / f"pii_{args.records}.json"
     out.write_text(json.dumps(result, indent=2) + "\n")
     if not args.no_quality:
-        from tunepipe.pii import evalset as pii_eval
+        from tests.pii.devset import DEV_SET
+        from tests.pii.testsplit import OUT as TEST_SPLIT
+        from tunepipe.pii import evalset
 
-        table = quality()
+        table = {"dev": quality(DEV_SET)}
+        if args.test_split:
+            table["test"] = quality(TEST_SPLIT)
         (REPO / "docs" / "benchmarks" / "pii_eval.json").write_text(json.dumps(table, indent=2) + "\n")
-        for split, both in table.items():
-            print(f"\n[{split}] {both['tunepipe']['records']} records")
-            print(pii_eval.table(both["tunepipe"], both["plain_presidio"]))
+        for name, splits in table.items():
+            for split, both in splits.items():
+                print(f"\n[{name}: {split}] {both['tunepipe']['records']} records")
+                print(evalset.table(both["tunepipe"], both["plain_presidio"]))
     return 0
 
 

@@ -18,7 +18,8 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
-from tunepipe.pii import evalset as pii_eval
+from tests.pii import devset, testsplit
+from tunepipe.pii import evalset
 
 ROOT = Path(__file__).resolve().parents[1]
 CLOCKS = [
@@ -61,14 +62,17 @@ def dedup_fixture(tmp: Path) -> list:
 
 
 GENERATORS = {
-    "pii_eval": lambda tmp: pii_eval.generate(),
+    "pii_eval": lambda tmp: devset.generate(),
+    "pii_test_documents": lambda tmp: testsplit.documents(270),
     "demo_data": demo_data,
     "benchmark_data": benchmark_data,
     "pii_benchmark_records": pii_benchmark_records,
     "dedup_fixture": dedup_fixture,
 }
 COMMITTED = {
-    "pii_eval": lambda: pii_eval.load(),
+    "pii_eval": lambda: evalset.load(devset.DEV_SET),
+    "pii_test_documents": lambda: [{k: v for k, v in r.items() if k not in ("id", "split")}
+                                   for r in evalset.load(testsplit.OUT) if r["source"] == "documents"],
     "demo_data": lambda: (ROOT / "examples" / "data" / "support.jsonl").read_bytes(),
 }
 

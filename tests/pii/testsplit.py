@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import random
 import sys
-from datetime import date
+from datetime import datetime, timezone
 from pathlib import Path
 
 OUT = Path(__file__).resolve().parent / "data" / "pii_test.jsonl"
@@ -68,6 +68,12 @@ def presidio_evaluator_records(n: int, seed: int = SEED) -> list[dict]:
         text, spans = _from_escaped(sample.full_text, sorted(spans, key=lambda s: s["start"]))
         records.append({"source": "presidio-evaluator", "template": sample.template_id, "text": text, "spans": spans})
     return records
+
+
+def _birth_date(f) -> str:
+    """A date in 1940-2005 from Faker's own random stream, computed in UTC (Faker's uses the local zone)."""
+    start, end = (datetime(y, m, d, tzinfo=timezone.utc).timestamp() for y, m, d in ((1940, 1, 1), (2005, 12, 31)))
+    return datetime.fromtimestamp(f.generator.random.uniform(start, end), timezone.utc).date().isoformat()
 
 
 class _Doc:
