@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import random
 import sys
-from datetime import datetime, timezone
+from datetime import date, timedelta
 from pathlib import Path
 
 OUT = Path(__file__).resolve().parent / "data" / "pii_test.jsonl"
@@ -70,10 +70,9 @@ def presidio_evaluator_records(n: int, seed: int = SEED) -> list[dict]:
     return records
 
 
-def _birth_date(f) -> str:
-    """A date in 1940-2005 from Faker's own random stream, computed in UTC (Faker's uses the local zone)."""
-    start, end = (datetime(y, m, d, tzinfo=timezone.utc).timestamp() for y, m, d in ((1940, 1, 1), (2005, 12, 31)))
-    return datetime.fromtimestamp(f.generator.random.uniform(start, end), timezone.utc).date().isoformat()
+def _birth_date(person: str) -> str:
+    """A date in 1940-2005 drawn from its own stream, seeded by the person's name (not the clock)."""
+    return (date(1940, 1, 1) + timedelta(days=random.Random(person).randrange(24105))).isoformat()
 
 
 class _Doc:
@@ -151,7 +150,8 @@ class _Gen:
 
     def form(self, d: _Doc):
         f = self.f["en_US"]
-        d.add("Full name: ").pii(self.name(), "PERSON").add("\nDate of birth: ").add(f.date_of_birth().isoformat())
+        person = self.name()
+        d.add("Full name: ").pii(person, "PERSON").add("\nDate of birth: ").add(_birth_date(person))
         d.add("\nAddress:\n").pii(self.address(), "STREET_ADDRESS").add("\nPhone: ").pii(self.phone(), "PHONE_NUMBER")
         d.add("\nSSN: ").pii(f.ssn(), "US_SSN").add("\nE-mail: ").pii(self.email(), "EMAIL_ADDRESS")
 
