@@ -1,4 +1,8 @@
-"""Deploy fixtures: a project config on a SQLite MLflow registry holding one registered version."""
+"""Deploy fixtures: project configs sharing one SQLite MLflow registry (created once: ~8 s).
+
+The registry holds MODEL versions 1-3 with `candidate` on 2 and `champion` on 3; no artifacts behind
+them, since deploying only reads the registry (the pods' init container downloads).
+"""
 
 from __future__ import annotations
 
@@ -9,8 +13,7 @@ from tunepipe.config import Config
 MODEL = "support-bot"
 
 
-def make_config(tmp_path, **sections) -> Config:
-    db = f"sqlite:///{tmp_path / 'mlflow.db'}"
+def make_config(tmp_path, db: str, **sections) -> Config:
     raw = {"data": {"paths": ["(unused)"]}, "project": {"data_dir": str(tmp_path / "data")},
            "model": {"base": "llama-3.1-8b"}, "mlflow": {"tracking_uri": db},
            "cluster": {"image": "registry.example.com/ml/tunepipe:1.2.3",
@@ -21,24 +24,26 @@ def make_config(tmp_path, **sections) -> Config:
     return Config.model_validate(raw)
 
 
-def register_versions(cfg: Config, count: int = 1, alias: str = "candidate") -> None:
-    """Registered versions with no artifacts behind them: deploy only reads the registry."""
+@pytest.fixture(scope="session")
+def registry_db(tmp_path_factory):
     from tunepipe import tracking
 
-    client = tracking.client(cfg)
+    root = tmp_path_factory.mktemp("registry")
+    db = f"sqlite:///{root / 'mlflow.db'}"
+    client = tracking.client(make_config(root, db))
     client.create_registered_model(MODEL)
-    for _ in range(count):
-        version = client.create_model_version(MODEL, source="file:///nowhere/model").version
-    client.set_registered_model_alias(MODEL, alias, version)
+    for _ in range(3):
+        client.create_model_version(MODEL, source="file:///nowhere/model")
+    client.set_registered_model_alias(MODEL, "candidate", "2")
+    client.set_registered_model_alias(MODEL, "champion", "3")
+    return db
 
 
 @pytest.fixture
-def cfg(tmp_path):
-    cfg = make_config(tmp_path)
-    register_versions(cfg, 2)
-    return cfg
+def make_cfg(tmp_path, registry_db):
+    return lambda **sections: make_config(tmp_path, registry_db, **sections)
 
 
 @pytest.fixture
-def make_cfg(tmp_path):
-    return lambda **sections: make_config(tmp_path, **sections)
+def cfg(make_cfg):
+    return make_cfg()

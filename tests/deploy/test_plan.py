@@ -19,7 +19,8 @@ runner = CliRunner()
 def test_an_8b_model_fits_one_80gb_gpu(dtype, gpu):
     result = plan_serving("meta-llama/Llama-3.1-8B-Instruct", gpu, 1024, 256, dtype=dtype)
     assert result.fits and result.tp == 1 and result.max_batch >= 32
-    assert result.weights_gib == pytest.approx(KNOWN_MODELS["llama-3.1-8b"].total_params * (1 if dtype == "fp8" else 2) / GIB)
+    weights = KNOWN_MODELS["llama-3.1-8b"].total_params * (1 if dtype == "fp8" else 2)
+    assert result.weights_gib == pytest.approx(weights / GIB)
 
 
 def test_a_70b_model_in_bf16_needs_at_least_two_80gb_gpus_for_its_weights():

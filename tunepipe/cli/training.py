@@ -33,7 +33,8 @@ def plan(model: str = typer.Option(..., "--model", "-m",
          target_p95_ms: Optional[float] = typer.Option(None, "--target-p95-ms",
                                                        help="--serve: end-to-end request latency to meet"),
          dtype: str = typer.Option("bf16", help="--serve: bf16 or fp8 weights and KV cache"),
-         tp: Optional[int] = typer.Option(None, "--tp", help="--serve: this tensor-parallel size (default: smallest that fits)"),
+         tp: Optional[int] = typer.Option(None, "--tp",
+                                          help="--serve: this tensor-parallel size (default: the smallest that fits)"),
          as_json: bool = typer.Option(False, "--json", help="Print the plan as JSON")):
     """Size a fine-tuning run (memory per GPU, GPUs, TP/PP/DP, micro-batch), or with --serve a server
     (weights + KV cache per GPU, TP, largest batch, time to first token and per output token)."""

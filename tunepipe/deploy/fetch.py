@@ -37,7 +37,8 @@ def fetch(cfg: Config, model_uri: str, out: str, adapters: dict[str, str], adapt
         dst.mkdir(parents=True, exist_ok=True)
         local = Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=str(dst)))
         if not (local / "adapter_config.json").is_file():
-            raise TunepipeError(f"adapter {name} ({uri}) has no adapter_config.json: point its uri at a PEFT adapter dir")
+            raise TunepipeError(f"adapter {name} ({uri}) has no adapter_config.json: "
+                                "point serving.trtllm.adapters[].uri at a PEFT adapter directory")
         paths[name] = str(local)
     return paths
 

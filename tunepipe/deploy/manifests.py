@@ -147,7 +147,8 @@ def serving_runtime(cfg: Config, name: str, namespace: str, lab: dict, size: Siz
     """KServe: the runtime holds the containers; the InferenceService's predictor adds the fetch and volumes."""
     containers = [engine_container(cfg, size)] + ([router_container(cfg)] if trtllm.has_adapters(cfg) else [])
     containers[0]["name"] = "kserve-container"
-    return {"apiVersion": "serving.kserve.io/v1alpha1", "kind": "ServingRuntime", "metadata": _meta(name, namespace, lab),
+    return {"apiVersion": "serving.kserve.io/v1alpha1", "kind": "ServingRuntime",
+            "metadata": _meta(name, namespace, lab),
             "spec": {"supportedModelFormats": [{"name": KSERVE_FORMAT, "autoSelect": False}],
                      "protocolVersions": ["v1"], "containers": containers, **_placement(cfg)}}
 

@@ -8,18 +8,14 @@ it on the pod's public port, lists the base and every adapter in /v1/models and 
 
     python -m tunepipe.deploy.router --routes routes.json --upstream http://127.0.0.1:8001 --port 8000
 
-Built on FastAPI + httpx, which the CPU server already uses.
+Built on FastAPI + httpx, which the CPU server already uses (no __future__ annotations: FastAPI reads
+the handlers' annotations at run time).
 """
-
-from __future__ import annotations
 
 import argparse
 import json
 from contextlib import asynccontextmanager
 from pathlib import Path
-
-GENERATE = ("/v1/completions", "/v1/chat/completions")
-
 
 def _error(status: int, message: str, code: str):
     from fastapi.responses import JSONResponse
