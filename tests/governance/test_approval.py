@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tunepipe import tracking
 from tunepipe.errors import TunepipeError
 from tunepipe.governance import approval
 
@@ -22,12 +23,10 @@ def digest_of(name: str) -> str:
 
 def decisions(cfg, digest: str) -> list[dict]:
     """The decision records logged on the digest's review run, oldest first."""
-    from mlflow import MlflowClient
-    from mlflow.artifacts import download_artifacts
-
+    client = tracking.client(cfg)
     run_id = approval.approval_status(cfg, digest)["review_run_id"]
-    files = sorted(a.path for a in MlflowClient().list_artifacts(run_id, "decisions"))
-    return [json.loads(Path(download_artifacts(run_id=run_id, artifact_path=f)).read_text()) for f in files]
+    files = sorted(a.path for a in client.list_artifacts(run_id, "decisions"))
+    return [json.loads(Path(client.download_artifacts(run_id, f)).read_text()) for f in files]
 
 
 def with_mode(cfg, **approval_settings):
@@ -184,10 +183,8 @@ def test_an_approval_binds_the_policy_version(mlflow_cfg):
 
 
 def test_an_approval_binds_the_policy_the_report_was_written_under(mlflow_cfg):
-    from mlflow import MlflowClient
-
     d = digest_of("reviewed-policy")
-    MlflowClient().set_tag(approval.review_run_id(mlflow_cfg, d), approval.POLICY_TAG, "00000000000000aa")
+    tracking.client(mlflow_cfg).set_tag(approval.review_run_id(mlflow_cfg, d), approval.POLICY_TAG, "00000000000000aa")
     assert approval.approve(mlflow_cfg, d, "alice")["policy_version"] == "00000000000000aa"
     with pytest.raises(TunepipeError, match="under policy 00000000000000aa, but the current policy"):
         approval.require_approved(mlflow_cfg, d)
@@ -211,12 +208,10 @@ def test_four_eyes_refuses_the_launcher_by_name_or_login(mlflow_cfg, monkeypatch
 
 
 def test_four_eyes_recorded_at_review_time_binds_a_cli_without_the_config(mlflow_cfg, monkeypatch):
-    from mlflow import MlflowClient
-
     d = digest_of("four-eyes-recorded")
     run_id = approval.review_run_id(mlflow_cfg, d)
-    MlflowClient().set_tag(run_id, approval.LAUNCHED_BY_TAG, "dave")
-    MlflowClient().set_tag(run_id, approval.FOUR_EYES_TAG, "true")
+    tracking.client(mlflow_cfg).set_tag(run_id, approval.LAUNCHED_BY_TAG, "dave")
+    tracking.client(mlflow_cfg).set_tag(run_id, approval.FOUR_EYES_TAG, "true")
     monkeypatch.setenv("USER", "someone-else")
     assert not mlflow_cfg.approval.four_eyes
     with pytest.raises(TunepipeError, match="four-eyes rule .*dave launched"):

@@ -3,11 +3,13 @@
 Each dataset digest has one "dataset review" run in the experiment `tracking.REVIEW_EXPERIMENT`.
 Its tags show the current decision (`tunepipe.review.status` = pending | approved | rejected, with
 reviewer, time, note and the policy version decided under); every decision is also logged as a JSON
-record under `decisions/` and appended to the hash-chained audit log (`rai.audit`), so the history
-survives a later change of mind and edits are detectable.
+record under `decisions/`, signed (`governance.signing`) and appended to the hash-chained, anchored
+audit log (`governance.ledger`), so the history survives a later change of mind and edits are detectable.
+With an MLflow server running basic-auth, the reviewer is the authenticated user (`governance.identity`).
 
 An approval counts only when (1) the newest decision record says approved and the run's tags agree
-with it (a tag edited in the MLflow UI is not a decision), (2) it was made under the policy version
+with it (a tag edited in the MLflow UI is not a decision), its signature verifies and its audit entry
+is in the verified log (a record written with `MlflowClient` is not a decision either), (2) it was made under the policy version
 the run uses now (`policy_version(cfg)`: the `pii` and `rai` config sections), and (3) with
 `approval.four_eyes`, the reviewer is not who launched the run. `require_approved` (training) and
 `gate` (pipeline) apply these checks; nothing trains on data nobody approved.
@@ -19,7 +21,6 @@ import json
 import logging
 import os
 import re
-import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -28,7 +29,7 @@ from tunepipe import tracking
 from tunepipe.config import Config
 from tunepipe.errors import TunepipeError
 from tunepipe.pii.policy import policy_version
-from tunepipe.governance.audit import append_entry
+from tunepipe.governance import identity, ledger, signing
 
 DIGEST_TAG = "tunepipe.digest"
 STATUS_TAG = "tunepipe.review.status"
@@ -53,7 +54,7 @@ def launched_by(cfg: Config) -> str:
 
 
 def audit_log_path(cfg: Config) -> Path:
-    return Path(cfg.approval.audit_log) if cfg.approval.audit_log else cfg.data_dir / "audit.jsonl"
+    return ledger.log_path(cfg)
 
 
 def _login() -> str:
@@ -61,8 +62,8 @@ def _login() -> str:
 
 
 def _audit(cfg: Config, actor: str, action: str, digest: str, policy: str, note: str, user: str = "") -> dict:
-    return append_entry(audit_log_path(cfg), actor=actor, action=action, digest=digest, policy_version=policy,
-                        note=note, user=user or _login())
+    return ledger.append(cfg, actor=actor, action=action, digest=digest, policy_version=policy,
+                         note=note, user=user or _login())
 
 
 def _client(cfg: Config):
@@ -191,8 +192,11 @@ def _check_four_eyes(cfg: Config, digest: str, status: dict, reviewer: str) -> t
 
 def _decide(cfg: Config, digest: str, decision: str, reviewer: str, note: str, action: str,
             policy: str | None = None) -> dict:
-    if not (reviewer or "").strip():
-        raise TunepipeError(f"a dataset can only be {decision} by a named reviewer: pass --reviewer NAME")
+    if action != "demo-approve":
+        reviewer = identity.resolve_reviewer(tracking.tracking_uri(cfg), reviewer,
+                                             f"recording a dataset as {decision}")
+    elif not (reviewer or "").strip():
+        raise TunepipeError("approval.demo_reviewer is empty: give the demo reviewer a name")
     digest = resolve_digest(cfg, digest)
     run_id = review_run_id(cfg, digest)
     status = approval_status(cfg, digest)
@@ -203,11 +207,11 @@ def _decide(cfg: Config, digest: str, decision: str, reviewer: str, note: str, a
         launcher, four_eyes = status["launched_by"] or launched_by(cfg), False
     entry = _audit(cfg, reviewer.strip(), action, digest, policy, note or "")
     now = datetime.now(timezone.utc)
-    record = {
+    record = signing.sign({
         "digest": digest, "decision": decision, "reviewer": reviewer.strip(),
         "time": now.isoformat(timespec="seconds"), "note": note or "", "policy_version": policy,
-        "launched_by": launcher, "four_eyes": four_eyes, "audit_sha256": entry["sha256"],
-    }
+        "launched_by": launcher, "four_eyes": four_eyes, "audit_sha256": entry["sha256"], "action": action,
+    })
     _record_in_mlflow(cfg, run_id, record, f"decisions/{now.strftime('%Y%m%dT%H%M%S%fZ')}-{decision}.json")
     return {**record, "status": decision, "review_run_id": run_id}
 
@@ -288,9 +292,20 @@ def check(cfg: Config, digest: str, policy: str | None = None) -> Check:
             f"newest decision record says {_describe(record)}: its tags were edited outside tunepipe. "
             f"Record a real decision: {approve_command(digest)}"
         )
+    verify_record(cfg, digest, record)
     if record["decision"] == REJECTED:
         return Check(REJECTED, status)
     return Check(*_approval_problem(cfg, digest, status, record, policy or policy_version(cfg)))
+
+
+def verify_record(cfg: Config, digest: str, record: dict) -> None:
+    """The record's signature, and its audit entry in the verified, anchored log; raises naming what failed."""
+    what = f"the {record.get('decision')} record of dataset {digest[:12]} by {record.get('reviewer')}"
+    signing.verify(record, what)
+    expected = {"digest": digest, "actor": record.get("reviewer")}
+    if record.get("action"):
+        expected["action"] = record["action"]
+    ledger.require_entry(cfg, record.get("audit_sha256", ""), what, **expected)
 
 
 def _describe(record: dict | None) -> str:
@@ -398,29 +413,34 @@ def _demo_approve(cfg: Config, digest: str, policy: str) -> dict:
 
 
 def _wait_for_approval(cfg: Config, digest: str, policy: str, result: Check) -> dict:
+    """Poll until approved, rejected or `approval.timeout_s`, through tenacity (one kept retry library)."""
+    import tenacity
+
     poll, timeout = cfg.approval.poll_interval_s, cfg.approval.timeout_s
     _audit(cfg, GATE_ACTOR, "gate-awaiting", digest, policy,
            f"waiting up to {timeout:g}s for approval. {result.problem}".strip(), launched_by(cfg))
-    start = time.monotonic()
-    while True:
-        result = check(cfg, digest, policy)
-        if result.state == APPROVED:
-            print(f"dataset {digest[:12]} approved by {result.status['reviewer']}", flush=True)
-            return _passed(cfg, digest, policy, result.status, "approved while waiting")
-        if result.state == REJECTED:
-            raise _gate_rejected(cfg, digest, policy, result)
-        waited = time.monotonic() - start
-        if waited >= timeout:
-            message = (
-                f"timed out after {waited:.0f}s waiting for approval of dataset {digest} "
-                f"(approval.timeout_s={timeout:g}); it is still awaiting approval. Read the review report "
-                f"({show_command(digest)}), run: {approve_command(digest)}, and start the pipeline again."
-            )
-            _audit(cfg, GATE_ACTOR, "gate-awaiting", digest, policy, message, launched_by(cfg))
-            raise TunepipeError(message)
-        print(
-            f"waiting for approval of dataset {digest[:12]} ({waited:.0f}s of {timeout:g}s); "
-            f"run: {approve_command(digest)}",
-            flush=True,
-        )
-        time.sleep(min(poll, timeout - waited))
+    retrying = tenacity.Retrying(
+        retry=tenacity.retry_if_result(lambda r: r.state == PENDING),
+        stop=tenacity.stop_after_delay(timeout), wait=tenacity.wait_fixed(poll),
+        before_sleep=lambda state: _print_waiting(digest, state.seconds_since_start or 0.0, timeout),
+        retry_error_callback=lambda state: state.outcome.result(), sleep=tenacity.nap.sleep,
+    )
+    result = retrying(check, cfg, digest, policy)
+    if result.state == APPROVED:
+        print(f"dataset {digest[:12]} approved by {result.status['reviewer']}", flush=True)
+        return _passed(cfg, digest, policy, result.status, "approved while waiting")
+    if result.state == REJECTED:
+        raise _gate_rejected(cfg, digest, policy, result)
+    waited = retrying.statistics.get("delay_since_first_attempt", timeout)
+    message = (
+        f"timed out after {waited:.0f}s waiting for approval of dataset {digest} "
+        f"(approval.timeout_s={timeout:g}); it is still awaiting approval. Read the review report "
+        f"({show_command(digest)}), run: {approve_command(digest)}, and start the pipeline again."
+    )
+    _audit(cfg, GATE_ACTOR, "gate-awaiting", digest, policy, message, launched_by(cfg))
+    raise TunepipeError(message)
+
+
+def _print_waiting(digest: str, waited: float, timeout: float) -> None:
+    print(f"waiting for approval of dataset {digest[:12]} ({waited:.0f}s of {timeout:g}s); "
+          f"run: {approve_command(digest)}", flush=True)
