@@ -295,6 +295,10 @@ class MlflowConfig(_Section):
 class RegistryConfig(_Section):
     model_name: str = "tunepipe-model"
     alias: str = "candidate"
+    champion_alias: str = "champion"
+    four_eyes: bool = Field(default=False, description="promote refuses whoever launched the run or approved its data")
+    auto_promote: bool = Field(default=False, description="the pipeline promotes a gate-passing candidate itself")
+    rollout_on_promote: bool = Field(default=False, description="promote/rollback rolls the production deployment")
 
 
 TRTLLM_IMAGE = "nvcr.io/nvidia/tensorrt-llm/release:1.2.0"
