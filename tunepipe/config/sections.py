@@ -121,6 +121,15 @@ class PiiConfig(_Section):
     salt_env: str = Field(default="TUNEPIPE_PII_SALT", description="env var holding the salt for `hash`")
     chunk_chars: int = Field(default=5000, ge=200)
     max_text_chars: int = Field(default=1_000_000, ge=1000)
+    phone_regions: list[str] = Field(
+        default_factory=lambda: ["US", "GB", "DE", "FR", "ES", "IT", "NL", "BE", "PT", "BR", "PL", "SE", "DK", "FI",
+                                 "CH", "AT", "IE", "AU", "CA", "IN", "MX"],
+        description="regions whose national phone formats Presidio's phonenumbers recognizer knows")
+    card_luhn: Literal["require", "context"] = Field(
+        default="context", description="card numbers need a valid Luhn checksum (require), or may lack one "
+        "when a card word is near (context)")
+    keep_raw_quarantine: bool = Field(
+        default=False, description="log quarantine tables that hold raw text to MLflow (they are sensitive)")
 
 
 class ScreenConfig(_Section):
@@ -336,6 +345,11 @@ class ServingConfig(_Section):
     port: int = Field(default=8000, ge=0, le=65535)
     smoke_question: str = "How do I reset my password?"
     max_new_tokens: int = Field(default=64, ge=1)
+    max_batch_size: int = Field(default=8, ge=1, description="CPU server: requests decoded together (1: one at a time)")
+    max_queue: int = Field(default=16, ge=0, description="CPU server: requests that may wait; beyond it 429")
+    request_timeout_s: float = Field(default=300.0, gt=0, description="CPU server: per-request limit, then 504")
+    api_keys_env: str | None = Field(default=None, description="env var with comma-separated API keys (Bearer)")
+    alias_poll_s: float = Field(default=30.0, gt=0, description="serve models:/NAME@alias: registry poll interval")
     kserve: bool = Field(default=False, description="deploy as a KServe InferenceService + ServingRuntime")
     deploy_staging: bool = Field(default=False, description="pipeline: deploy the registered candidate to staging")
     trtllm: TrtllmConfig = Field(default_factory=TrtllmConfig)

@@ -33,14 +33,66 @@ class SamplingParams:
     seed: int | None = None
 
 
+class TextState:
+    """One sequence's decoded text: token by token, it yields the pieces that are safe to send.
+
+    Both the one-sequence loop below and the batch scheduler feed it, so stop strings, finish
+    reasons and token counts are the same however a request is decoded.
+    """
+
+    def __init__(self, tokenizer, eos_ids: set[int], params: SamplingParams):
+        self.tokenizer, self.eos_ids, self.params = tokenizer, eos_ids, params
+        self.ids: list[int] = []
+        self.emitted = 0
+        self.completion_tokens = 0
+        self.finish_reason: str | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.finish_reason is not None
+
+    def add(self, token: int) -> str:
+        """Take one generated token; return the new text that can be sent (maybe empty)."""
+        self.completion_tokens += 1
+        if token in self.eos_ids:
+            self.finish_reason = "stop"
+            return self._rest()
+        self.ids.append(token)
+        text = self.tokenizer.decode(self.ids, skip_special_tokens=True)
+        cut = _find_stop(text, self.params.stop)
+        if cut is not None:
+            self.finish_reason = "stop"
+            piece, self.emitted = text[self.emitted:cut], cut
+            return piece
+        if self.completion_tokens >= self.params.max_tokens:
+            self.finish_reason = "length"
+            return self._rest(text)
+        safe = _safe_length(text, self.params.stop)
+        piece = text[self.emitted:safe] if safe > self.emitted else ""
+        self.emitted = max(self.emitted, safe)
+        return piece
+
+    def _rest(self, text: str | None = None) -> str:
+        text = self.tokenizer.decode(self.ids, skip_special_tokens=True) if text is None else text
+        piece, self.emitted = text[self.emitted:], len(text)
+        return piece
+
+
 class Generation:
     """Iterate to get text pieces; afterwards `finish_reason` and `completion_tokens` are set."""
 
     def __init__(self, engine: "Engine", prompt_ids: list[int], params: SamplingParams):
         self.prompt_tokens = len(prompt_ids)
-        self.completion_tokens = 0
-        self.finish_reason: str | None = None
-        self._pieces = engine._generate(prompt_ids, params, self)
+        self.state = TextState(engine.tokenizer, engine.eos_ids, params)
+        self._pieces = engine._generate(prompt_ids, params, self.state)
+
+    @property
+    def completion_tokens(self) -> int:
+        return self.state.completion_tokens
+
+    @property
+    def finish_reason(self) -> str | None:
+        return self.state.finish_reason
 
     def __iter__(self) -> Iterator[str]:
         return self._pieces
@@ -98,55 +150,45 @@ class Engine:
     def generate(self, prompt_ids: list[int], params: SamplingParams) -> Generation:
         return Generation(self, prompt_ids, params)
 
-    def _generate(self, prompt_ids: list[int], params: SamplingParams, state: Generation) -> Iterator[str]:
-        import torch
-
-        generator = torch.Generator()
-        if params.seed is None:
-            generator.seed()
-        else:
-            generator.manual_seed(params.seed)
-        ids: list[int] = []
-        emitted, cache = 0, None
-        next_input = prompt_ids
-        state.finish_reason = "length"
-        for _ in range(params.max_tokens):
+    def _generate(self, prompt_ids: list[int], params: SamplingParams, state: TextState) -> Iterator[str]:
+        generator = make_generator(params.seed)
+        cache, next_input = None, prompt_ids
+        while not state.done:
             token, cache = self._step(next_input, cache, params, generator)
-            state.completion_tokens += 1
-            if token in self.eos_ids:
-                state.finish_reason = "stop"
-                break
-            ids.append(token)
+            piece = state.add(token)
+            if piece:
+                yield piece
             next_input = [token]
-            text = self._decode(ids)
-            cut = _find_stop(text, params.stop)
-            if cut is not None:
-                state.finish_reason = "stop"
-                yield text[emitted:cut]
-                return
-            safe = _safe_length(text, params.stop)
-            if safe > emitted:
-                yield text[emitted:safe]
-                emitted = safe
-        rest = self._decode(ids)[emitted:]
-        if rest:
-            yield rest
 
     def _step(self, input_ids: list[int], cache, params: SamplingParams, generator):
         import torch
 
         with torch.inference_mode():
             out = self.model(input_ids=torch.tensor([input_ids]), past_key_values=cache, use_cache=True)
-            token = _pick(out.logits[0, -1].float(), params, generator)
+            token = pick(out.logits[0, -1].float(), params, generator)
         return token, out.past_key_values
 
-    def _decode(self, ids: list[int]) -> str:
-        return self.tokenizer.decode(ids, skip_special_tokens=True)
 
 
-def _pick(logits, params: SamplingParams, generator) -> int:
+def make_generator(seed: int | None):
     import torch
 
+    generator = torch.Generator()
+    if seed is None:
+        generator.seed()
+    else:
+        generator.manual_seed(seed)
+    return generator
+
+
+def pick(logits, params: SamplingParams, generator, allowed=None) -> int:
+    """The next token: greedy or sampled (temperature, top_p), only among `allowed` ids if given."""
+    import torch
+
+    if allowed is not None:
+        masked = torch.full_like(logits, float("-inf"))
+        masked[allowed] = logits[allowed]
+        logits = masked
     if params.temperature < GREEDY_BELOW:
         return int(torch.argmax(logits))
     probs = torch.softmax(logits / params.temperature, dim=-1)

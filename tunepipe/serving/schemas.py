@@ -42,6 +42,7 @@ class _GenerationRequest(_Body):
     seed: int | None = None
     stream: bool | None = False
     stream_options: StreamOptions | None = None
+    response_format: dict | None = None
 
     @field_validator("stop")
     @classmethod

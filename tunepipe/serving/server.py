@@ -3,8 +3,10 @@
 `create_app` loads the model once and exposes `/health`, `/v1/models`, `/v1/chat/completions` and
 `/v1/completions` (with optional SSE streaming) in OpenAI's request, response and error shapes, so
 the official `openai` client, RAGAS or any OpenAI-compatible tool works against it unchanged. It is
-the no-GPU counterpart of `trtllm-serve`, which serves the same API on GPU nodes. One request
-generates at a time: a CPU has no spare capacity for concurrent decoding.
+the no-GPU counterpart of `trtllm-serve`, which serves the same API on GPU nodes. Concurrent
+requests are decoded together by `tunepipe.serving.scheduler` (continuous batching); over capacity
+the server answers 429 with Retry-After. `response_format` is honoured by constrained decoding,
+`/metrics` speaks Prometheus, and `serving.api_keys_env` turns on Bearer keys.
 """
 
 from __future__ import annotations
@@ -12,34 +14,44 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
+import threading
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import AsyncIterator, Callable
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tunepipe.config import Config
 from tunepipe.errors import TunepipeError
-from tunepipe.serving.engine import Engine, Generation, RequestError, SamplingParams
+from tunepipe.serving.constrained import constraint_for
+from tunepipe.serving.engine import Engine, RequestError, SamplingParams
+from tunepipe.serving.metrics import ServerMetrics
+from tunepipe.serving.scheduler import QueueFull, Scheduler, SchedulerClosed, Sequence
 from tunepipe.serving.schemas import ChatCompletionRequest, ChatMessage, CompletionRequest
 
 log = logging.getLogger("tunepipe.serving")
 
 DEFAULT_MAX_TOKENS = 256
 REMOTE_PREFIXES = ("models:/", "runs:/")
+RETRY_AFTER_S = 1
+OPEN_PATHS = ("/health", "/metrics")
 
 
 class APIError(Exception):
     """An error answered in OpenAI's shape: {"error": {"message", "type", "param", "code"}}."""
 
-    def __init__(self, status: int, message: str, param: str | None = None, code: str | None = None):
+    def __init__(self, status: int, message: str, param: str | None = None, code: str | None = None,
+                 headers: dict | None = None):
         super().__init__(message)
         self.status, self.message, self.param, self.code = status, message, param, code
+        self.headers = headers
 
 
 def error_body(message: str, status: int, param: str | None = None, code: str | None = None) -> dict:
@@ -47,14 +59,15 @@ def error_body(message: str, status: int, param: str | None = None, code: str | 
     return {"error": {"message": message, "type": kind, "param": param, "code": code}}
 
 
-def _error_response(status: int, message: str, param: str | None = None, code: str | None = None):
-    return JSONResponse(error_body(message, status, param, code), status_code=status)
+def _error_response(status: int, message: str, param: str | None = None, code: str | None = None,
+                    headers: dict | None = None):
+    return JSONResponse(error_body(message, status, param, code), status_code=status, headers=headers)
 
 
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(APIError)
     async def _api_error(_: Request, err: APIError):
-        return _error_response(err.status, err.message, err.param, err.code)
+        return _error_response(err.status, err.message, err.param, err.code, err.headers)
 
     @app.exception_handler(RequestError)
     async def _request_error(_: Request, err: RequestError):
@@ -77,17 +90,55 @@ def _install_error_handlers(app: FastAPI) -> None:
         return _error_response(err.status_code, str(err.detail))
 
 
-class _Service:
-    """The loaded model behind the routes, with the lock that serialises generation."""
+@dataclass
+class Backend:
+    """One loaded model version and the scheduler that decodes for it."""
 
-    def __init__(self, engine: Engine, model_name: str, default_max_tokens: int):
-        self.engine, self.model_name = engine, model_name
-        self.default_max_tokens = default_max_tokens
+    engine: Engine
+    scheduler: Scheduler
+    version: str | None = None
+
+    def close(self) -> None:
+        self.scheduler.close(wait=True)
+
+
+@dataclass
+class ServeSettings:
+    default_max_tokens: int = DEFAULT_MAX_TOKENS
+    max_batch_size: int = 8
+    max_queue: int = 16
+    request_timeout_s: float = 300.0
+    api_keys: frozenset[str] = frozenset()
+
+
+class _Service:
+    """The served model behind the routes; `swap` replaces it without failing a request."""
+
+    def __init__(self, model_name: str, settings: ServeSettings, metrics: ServerMetrics):
+        self.model_name, self.settings, self.metrics = model_name, settings, metrics
+        self.default_max_tokens = settings.default_max_tokens
         self.created = int(time.time())
-        self.lock = asyncio.Lock()
+        self.backend: Backend | None = None
+
+    def load(self, model_dir: str, version: str | None = None) -> Backend:
+        engine = Engine(model_dir)
+        scheduler = Scheduler(engine, self.settings.max_batch_size, self.settings.max_queue, self.metrics.on_step)
+        return Backend(engine, scheduler, version)
+
+    def swap(self, backend: Backend) -> None:
+        """Serve `backend` from now on; the old one finishes what it has, then stops."""
+        old, self.backend = self.backend, backend
+        if old is not None:
+            threading.Thread(target=old.close, name="tunepipe-drain", daemon=True).start()
+        log.info("now serving %s version %s", self.model_name, backend.version)
+
+    @property
+    def engine(self) -> Engine:
+        return self.backend.engine
 
     def model_card(self) -> dict:
-        return {"id": self.model_name, "object": "model", "created": self.created, "owned_by": "tunepipe"}
+        card = {"id": self.model_name, "object": "model", "created": self.created, "owned_by": "tunepipe"}
+        return card | ({"version": self.backend.version} if self.backend.version else {})
 
     def check_model(self, name: str) -> None:
         if name != self.model_name:
@@ -124,19 +175,61 @@ class _Service:
             )
         return requested
 
-    async def run(self, generation: Generation) -> str:
-        async with self.lock:
-            return await run_in_threadpool(generation.text)
+    async def submit(self, prepare: Callable[[Engine], tuple], response_format: dict | None) -> Sequence:
+        """Queue a request on the current model; `prepare(engine)` gives its prompt ids and params."""
+        while True:
+            backend = self.backend
+            prompt_ids, params = prepare(backend.engine)
+            constraint = None
+            if response_format:
+                constraint = await run_in_threadpool(constraint_for, backend.engine.tokenizer, response_format)
+            try:
+                return backend.scheduler.submit(prompt_ids, params, constraint)
+            except SchedulerClosed:
+                continue
+            except QueueFull:
+                self.metrics.rejected.inc()
+                raise APIError(
+                    429, f"the server is at capacity ({self.settings.max_queue} requests waiting); retry shortly",
+                    code="rate_limit_exceeded", headers={"Retry-After": str(RETRY_AFTER_S)},
+                ) from None
 
-    async def stream(self, generation: Generation, chunk: Callable[..., dict], usage: bool) -> AsyncIterator[str]:
-        async with self.lock:
-            pieces = iter(generation)
-            while (piece := await run_in_threadpool(next, pieces, None)) is not None:
+    async def pieces(self, seq: Sequence) -> AsyncIterator[str]:
+        """The request's text pieces as they are decoded; cancels it on timeout or disconnect."""
+        deadline = seq.submitted + self.settings.request_timeout_s
+        try:
+            while (piece := await self._next(seq, deadline)) is not None:
+                yield piece
+        finally:
+            if not seq.state.done:
+                seq.cancel()
+        if seq.finish_reason == "error":
+            raise APIError(500, "the model failed while decoding this request; see the server log")
+        self.metrics.finished(seq)
+
+    async def _next(self, seq: Sequence, deadline: float) -> str | None:
+        try:
+            return await asyncio.wait_for(seq.queue.get(), timeout=max(deadline - time.monotonic(), 0.0))
+        except (TimeoutError, asyncio.TimeoutError):
+            raise APIError(
+                504, f"the request took longer than {self.settings.request_timeout_s:.0f} s; "
+                "lower max_tokens or retry when the server is less busy", code="timeout",
+            ) from None
+
+    async def run(self, seq: Sequence) -> str:
+        return "".join([piece async for piece in self.pieces(seq)])
+
+    async def stream(self, seq: Sequence, chunk: Callable[..., dict], usage: bool) -> AsyncIterator[str]:
+        try:
+            async for piece in self.pieces(seq):
                 if piece:
                     yield _sse(chunk(piece, None))
-        yield _sse(chunk(None, generation.finish_reason))
+        except APIError as err:
+            yield _sse(error_body(err.message, err.status, err.param, err.code))
+            return
+        yield _sse(chunk(None, seq.finish_reason))
         if usage:
-            yield _sse(chunk(None, None, usage=_usage(generation)))
+            yield _sse(chunk(None, None, usage=_usage(seq)))
         yield "data: [DONE]\n\n"
 
 
@@ -144,7 +237,7 @@ def _sse(payload: dict) -> str:
     return f"data: {json.dumps(payload)}\n\n"
 
 
-def _usage(gen: Generation) -> dict:
+def _usage(gen: Sequence) -> dict:
     return {
         "prompt_tokens": gen.prompt_tokens,
         "completion_tokens": gen.completion_tokens,
@@ -200,7 +293,12 @@ def _completion_chunk_factory(rid: str, created: int, model: str) -> Callable[..
 def _add_routes(app: FastAPI, svc: _Service) -> None:
     @app.get("/health")
     async def health() -> dict:
-        return {"status": "ok", "model": svc.model_name}
+        body = {"status": "ok", "model": svc.model_name}
+        return body | ({"version": svc.backend.version} if svc.backend.version else {})
+
+    @app.get("/metrics")
+    async def metrics() -> Response:
+        return Response(svc.metrics.render(), media_type=svc.metrics.content_type)
 
     @app.get("/v1/models")
     async def list_models() -> dict:
@@ -214,36 +312,66 @@ def _add_routes(app: FastAPI, svc: _Service) -> None:
     @app.post("/v1/chat/completions")
     async def chat_completions(req: ChatCompletionRequest):
         svc.check_model(req.model)
-        prompt_ids = svc.engine.chat_prompt_ids(_message_dicts(req.messages))
-        params = svc.sampling(req, prompt_ids, req.max_completion_tokens or req.max_tokens)
-        generation = svc.engine.generate(prompt_ids, params)
+        messages = _message_dicts(req.messages)
+
+        def prepare(engine: Engine):
+            prompt_ids = engine.chat_prompt_ids(messages)
+            return prompt_ids, svc.sampling(req, prompt_ids, req.max_completion_tokens or req.max_tokens)
+
+        seq = await svc.submit(prepare, _response_format(req))
         rid, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
         stream, include_usage = _streaming(req)
         if stream:
             chunk = _chat_chunk_factory(rid, created, svc.model_name)
-            return StreamingResponse(svc.stream(generation, chunk, include_usage), media_type="text/event-stream")
-        text = await svc.run(generation)
+            return StreamingResponse(svc.stream(seq, chunk, include_usage), media_type="text/event-stream")
+        text = await svc.run(seq)
         message = {"role": "assistant", "content": text}
-        choice = {"index": 0, "message": message, "logprobs": None, "finish_reason": generation.finish_reason}
+        choice = {"index": 0, "message": message, "logprobs": None, "finish_reason": seq.finish_reason}
         return {
             "id": rid, "object": "chat.completion", "created": created, "model": svc.model_name,
-            "choices": [choice], "usage": _usage(generation),
+            "choices": [choice], "usage": _usage(seq),
         }
 
     @app.post("/v1/completions")
     async def completions(req: CompletionRequest):
         svc.check_model(req.model)
         prompt = _single_prompt(req.prompt)
-        prompt_ids = svc.engine.text_prompt_ids(prompt)
-        params = svc.sampling(req, prompt_ids, req.max_tokens)
-        generation = svc.engine.generate(prompt_ids, params)
+
+        def prepare(engine: Engine):
+            prompt_ids = engine.text_prompt_ids(prompt)
+            return prompt_ids, svc.sampling(req, prompt_ids, req.max_tokens)
+
+        seq = await svc.submit(prepare, _response_format(req))
         rid, created = f"cmpl-{uuid.uuid4().hex}", int(time.time())
         stream, include_usage = _streaming(req)
         chunk = _completion_chunk_factory(rid, created, svc.model_name)
         if stream:
-            return StreamingResponse(svc.stream(generation, chunk, include_usage), media_type="text/event-stream")
-        text = (prompt if req.echo else "") + await svc.run(generation)
-        return chunk(text, generation.finish_reason) | {"usage": _usage(generation)}
+            return StreamingResponse(svc.stream(seq, chunk, include_usage), media_type="text/event-stream")
+        text = (prompt if req.echo else "") + await svc.run(seq)
+        return chunk(text, seq.finish_reason) | {"usage": _usage(seq)}
+
+
+def _response_format(req) -> dict | None:
+    fmt = req.response_format
+    return fmt if fmt and fmt.get("type", "text") != "text" else None
+
+
+def _install_api_keys(app: FastAPI, svc: _Service) -> None:
+    """Without a configured key list every request is served; with one, /v1 needs a Bearer key."""
+
+    @app.middleware("http")
+    async def _check_key(request: Request, call_next):
+        keys = svc.settings.api_keys
+        if keys and not request.url.path.startswith(OPEN_PATHS):
+            scheme, _, token = request.headers.get("authorization", "").partition(" ")
+            if scheme.lower() != "bearer" or token.strip() not in keys:
+                return _error_response(
+                    401, "Incorrect or missing API key: send 'Authorization: Bearer <key>' with a key the "
+                    "server was configured with", code="invalid_api_key",
+                )
+        response = await call_next(request)
+        svc.metrics.requests.labels(request.url.path, str(response.status_code)).inc()
+        return response
 
 
 def _single_prompt(prompt: str | list[str]) -> str:
@@ -254,15 +382,33 @@ def _single_prompt(prompt: str | list[str]) -> str:
     return prompt[0]
 
 
-def create_app(model_dir: str, model_name: str, default_max_tokens: int = DEFAULT_MAX_TOKENS) -> FastAPI:
+def create_app(model_dir: str, model_name: str, default_max_tokens: int = DEFAULT_MAX_TOKENS,
+               settings: ServeSettings | None = None, version: str | None = None) -> FastAPI:
     """Load the model in `model_dir` once and return the FastAPI app that serves it as `model_name`."""
-    engine = Engine(model_dir)
+    settings = settings or ServeSettings(default_max_tokens=default_max_tokens)
+    svc = _Service(model_name, settings, ServerMetrics())
+    svc.swap(svc.load(model_dir, version))
     app = FastAPI(title="tunepipe model server", version="1")
-    svc = _Service(engine, model_name, default_max_tokens)
     app.state.service = svc
     _install_error_handlers(app)
+    _install_api_keys(app, svc)
     _add_routes(app, svc)
     return app
+
+
+def settings_from(cfg: Config) -> ServeSettings:
+    """The server's limits and API keys from `cfg.serving` (keys read from the named env var)."""
+    s = cfg.serving
+    keys = os.environ.get(s.api_keys_env, "") if s.api_keys_env else ""
+    if s.api_keys_env and not keys.strip():
+        raise TunepipeError(
+            f"serving.api_keys_env names {s.api_keys_env}, which is unset or empty; export it with "
+            "comma-separated keys or remove serving.api_keys_env"
+        )
+    return ServeSettings(
+        default_max_tokens=s.max_new_tokens, max_batch_size=s.max_batch_size, max_queue=s.max_queue,
+        request_timeout_s=s.request_timeout_s, api_keys=frozenset(k.strip() for k in keys.split(",") if k.strip()),
+    )
 
 
 def resolve_model_dir(cfg: Config, model_uri: str) -> str:
