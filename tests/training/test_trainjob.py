@@ -170,9 +170,8 @@ def _then(create, effect):
 def test_wait_gives_up_after_the_timeout_and_deletes_the_job():
     api, now = FakeApi([None]), [0.0]
     with pytest.raises(TunepipeError, match="did not finish within cluster.training.trainjob.timeout_s=60"):
-        trainjob.wait(api, "job", "ns", timeout_s=60, poll_s=25, clock=lambda: now[0],
-                      sleep=lambda s: now.__setitem__(0, now[0] + s))
-    assert api.deleted == ["job"] and api.polls == 4
+        trainjob.wait(api, "job", "ns", timeout_s=60, poll_s=25, sleep=lambda s: now.__setitem__(0, now[0] + s))
+    assert api.deleted == ["job"] and api.polls == 4 and now[0] == 75
 
 
 def test_wait_reports_a_failure_with_the_logs_command():

@@ -27,6 +27,7 @@ from pathlib import Path
 
 from tunepipe.config import NEMO_IMAGE, Config
 from tunepipe.errors import TunepipeError
+from tunepipe.polling import PollTimeout, poll
 from tunepipe.tracking import log_metrics
 from tunepipe.training.contract import SUMMARY_FILE, TrainInputs, active_run_id
 
@@ -353,11 +354,10 @@ def marker_path(out_dir: str) -> Path:
 
 
 def wait_for_marker(path: Path, wait_s: float, poll_s: float = 5.0) -> dict:
-    deadline = time.monotonic() + wait_s
-    while not path.is_file():
-        if time.monotonic() > deadline:
-            raise TunepipeError(f"rank 0 did not prepare the NeMo run within {wait_s:g} s ({path} never appeared)")
-        time.sleep(poll_s)
+    try:
+        poll(lambda: path.is_file() or None, wait_s, poll_s)
+    except PollTimeout:
+        raise TunepipeError(f"rank 0 did not prepare the NeMo run within {wait_s:g} s ({path} never appeared)") from None
     marker = json.loads(path.read_text())
     if "error" in marker:
         raise TunepipeError(f"rank 0 refused the run: {marker['error']}")

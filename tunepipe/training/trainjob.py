@@ -20,6 +20,7 @@ from typing import Callable
 
 from tunepipe.config import Config, GpuPoolConfig
 from tunepipe.errors import TunepipeError
+from tunepipe.polling import PollTimeout, poll
 from tunepipe.training.contract import active_run_id, read_summary
 from tunepipe.training.parallel import ERRORS_ENV, worker_args, worker_error
 
@@ -132,25 +133,27 @@ def progress(job: dict) -> str:
 
 
 def wait(api, name: str, namespace: str, timeout_s: float, poll_s: float,
-         clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> dict:
+         sleep: Callable[[float], None] = time.sleep) -> dict:
     """Poll until the TrainJob completes; a failure or `timeout_s` raises (and a timed-out job is deleted)."""
-    deadline = clock() + timeout_s
-    while True:
+    def check() -> dict | None:
         job = api.get_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, name)
         state, message = condition(job)
-        if state == "Complete":
-            return job
         if state == "Failed":
             raise TunepipeError(f"TrainJob {namespace}/{name} failed: {message}. "
                                 f"See `kubectl logs -n {namespace} -l trainer.kubeflow.org/trainjob-name={name}`")
-        if clock() >= deadline:
-            api.delete_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, name)
-            raise TunepipeError(
-                f"TrainJob {namespace}/{name} did not finish within cluster.training.trainjob.timeout_s={timeout_s:g} "
-                "and was deleted: raise the timeout, or check that the GPU nodes can be scheduled"
-            )
+        if state == "Complete":
+            return job
         print(f"TrainJob {name}: {progress(job)}", flush=True)
-        sleep(poll_s)
+        return None
+
+    try:
+        return poll(check, timeout_s, poll_s, sleep)
+    except PollTimeout:
+        api.delete_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, name)
+        raise TunepipeError(
+            f"TrainJob {namespace}/{name} did not finish within cluster.training.trainjob.timeout_s={timeout_s:g} "
+            "and was deleted: raise the timeout, or check that the GPU nodes can be scheduled"
+        ) from None
 
 
 def stage_inputs(cfg: Config, workdir: Path, inputs: dict[str, str]) -> dict:
