@@ -8,6 +8,7 @@ from __future__ import annotations
 import typer
 
 from tunepipe.cli import data_quality, deploy, governance, pii, pipelines, serving, training
+from tunepipe.cli import registry
 
 app = typer.Typer(help="Raw domain data to a fine-tuned, evaluated, reviewed and served LLM.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -15,6 +16,8 @@ for group in (pipelines, data_quality, governance, serving, training, deploy):
     app.registered_commands += group.app.registered_commands
 app.add_typer(governance.review_app, name="review")
 app.add_typer(pii.pii_app, name="pii")
+app.registered_commands += registry.app.registered_commands
+app.add_typer(registry.models_app, name="models")
 
 
 def main():
