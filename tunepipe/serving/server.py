@@ -429,15 +429,37 @@ def resolve_model_dir(cfg: Config, model_uri: str) -> str:
     return str(path.resolve())
 
 
+def build_app(cfg: Config, model_uri: str):
+    """The app for `model_uri`, and for `models:/NAME@ALIAS` the started AliasFollower (else None)."""
+    from tunepipe.serving.follow import AliasFollower, parse_alias_uri
+
+    settings = settings_from(cfg)
+    alias_ref = parse_alias_uri(model_uri)
+    if alias_ref is None:
+        return create_app(resolve_model_dir(cfg, model_uri), cfg.registry.model_name, settings=settings), None
+    from tunepipe.registry.register import download_model_dir
+
+    name, alias = alias_ref
+    probe = AliasFollower(cfg, None, name, alias)
+    version = probe.version()
+    model_dir = download_model_dir(cfg, f"models:/{name}/{version}")
+    app = create_app(model_dir, cfg.registry.model_name, settings=settings, version=version)
+    probe.service = app.state.service
+    return app, probe.start()
+
+
 def serve(cfg: Config, model_uri: str, host: str | None = None, port: int | None = None) -> None:
-    """Resolve `model_uri`, load it and serve it with uvicorn until interrupted."""
+    """Resolve `model_uri`, load it and serve it with uvicorn until interrupted (following an alias)."""
     import uvicorn
 
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     log.setLevel(logging.INFO)
     host, port = host or cfg.serving.host, cfg.serving.port if port is None else port
-    model_dir = resolve_model_dir(cfg, model_uri)
-    app = create_app(model_dir, cfg.registry.model_name, cfg.serving.max_new_tokens)
-    log.info("serving %s (%s) at http://%s:%d/v1", cfg.registry.model_name, model_dir, host, port)
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    app, follower = build_app(cfg, model_uri)
+    log.info("serving %s (%s) at http://%s:%d/v1", cfg.registry.model_name, model_uri, host, port)
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="info")
+    finally:
+        if follower is not None:
+            follower.stop()
