@@ -11,16 +11,20 @@ import pytest
 from tunepipe.config import Config
 
 MODEL = "support-bot"
+POD_MLFLOW = "http://mlflow.mlflow.svc:5000"
 
 
 def make_config(tmp_path, db: str, **sections) -> Config:
     raw = {"data": {"paths": ["(unused)"]}, "project": {"data_dir": str(tmp_path / "data")},
            "model": {"base": "llama-3.1-8b"}, "mlflow": {"tracking_uri": db},
+           "serving": {"trtllm": {"mlflow_tracking_uri": POD_MLFLOW}},
            "cluster": {"image": "registry.example.com/ml/tunepipe:1.2.3",
                        "training": {"node_selector": {"cloud.google.com/gke-accelerator": "nvidia-h100-80gb"},
                                     "cpu": "16", "memory": "128G"}}}
     for key, value in sections.items():
         raw[key] = {**raw.get(key, {}), **value}
+        if key == "serving":
+            raw[key]["trtllm"] = {"mlflow_tracking_uri": POD_MLFLOW, **value.get("trtllm", {})}
     return Config.model_validate(raw)
 
 

@@ -166,3 +166,13 @@ def test_infra_serving_kustomization_builds_and_validates():
     objects = list(yaml.safe_load_all(built.stdout))
     assert {o["kind"] for o in objects} == {"Namespace", "Role", "RoleBinding"}
     validate_strict(objects)
+
+
+def test_the_fetch_reads_the_mlflow_server_the_pods_can_reach(make_cfg):
+    cfg = make_cfg(serving={"trtllm": {"mlflow_credentials_secret": "mlflow-reader"}})
+    [fetch] = manifests.pod_spec(cfg, trtllm.sizes(cfg), f"models:/{MODEL}/1", "cm")["initContainers"]
+    assert fetch["env"] == [{"name": "MLFLOW_TRACKING_URI", "value": "http://mlflow.mlflow.svc:5000"}]
+    assert fetch["envFrom"] == [{"secretRef": {"name": "mlflow-reader"}}]
+    local = make_cfg(serving={"trtllm": {"mlflow_tracking_uri": None}})
+    with pytest.raises(TunepipeError, match="set serving.trtllm.mlflow_tracking_uri"):
+        manifests.render(local, MODEL, "1", "staging")

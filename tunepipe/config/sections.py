@@ -338,6 +338,9 @@ class TrtllmConfig(_Section):
     max_lora_rank: int = Field(default=64, ge=1)
     pool: GpuPoolConfig | None = Field(default=None, description="GPU pool for serving (default: cluster.training)")
     mlflow_tracking_uri: str | None = Field(default=None, description="as seen from the pod (default: mlflow.tracking_uri)")
+    mlflow_credentials_secret: str | None = Field(
+        default=None, description="Secret with MLFLOW_TRACKING_USERNAME / MLFLOW_TRACKING_PASSWORD for the fetch"
+    )
 
 
 class ServingConfig(_Section):

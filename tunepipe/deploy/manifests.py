@@ -17,6 +17,7 @@ import re
 from tunepipe.config import Config, GpuPoolConfig
 from tunepipe.deploy import trtllm
 from tunepipe.deploy.trtllm import CONFIG_DIR, ENGINE_PORT, PUBLIC_PORT, Sizes
+from tunepipe.errors import TunepipeError
 
 MANAGER = "tunepipe"
 STARTUP_SECONDS = 1800
@@ -59,10 +60,21 @@ def fetch_container(cfg: Config, model_uri: str) -> dict:
     args = ["python", "-m", "tunepipe.deploy.fetch", "--model-uri", model_uri, "--out", trtllm.MODEL_DIR]
     for a in cfg.serving.trtllm.adapters:
         args += ["--adapter", f"{a.name}={a.uri}"]
-    tracking = cfg.serving.trtllm.mlflow_tracking_uri or cfg.mlflow.tracking_uri
-    env = [{"name": "MLFLOW_TRACKING_URI", "value": tracking}] if tracking else []
-    return {"name": "fetch-model", "image": cfg.cluster.image, "command": args, "env": env,
-            "volumeMounts": [{"name": "models", "mountPath": "/models"}]}
+    container = {"name": "fetch-model", "image": cfg.cluster.image, "command": args,
+                 "env": [{"name": "MLFLOW_TRACKING_URI", "value": pod_tracking_uri(cfg)}],
+                 "volumeMounts": [{"name": "models", "mountPath": "/models"}]}
+    if cfg.serving.trtllm.mlflow_credentials_secret:
+        container["envFrom"] = [{"secretRef": {"name": cfg.serving.trtllm.mlflow_credentials_secret}}]
+    return container
+
+
+def pod_tracking_uri(cfg: Config) -> str:
+    """The MLflow server the pods fetch from: a URL they can reach, never this machine's SQLite file."""
+    uri = cfg.serving.trtllm.mlflow_tracking_uri or cfg.mlflow.tracking_uri
+    if not uri or not uri.startswith(("http://", "https://", "databricks")):
+        raise TunepipeError(f"the serving pods cannot fetch from MLflow at {uri or 'the local store'}: set "
+                            "serving.trtllm.mlflow_tracking_uri (or mlflow.tracking_uri) to an MLflow server URL")
+    return uri
 
 
 def engine_container(cfg: Config, size: Sizes) -> dict:
