@@ -135,6 +135,8 @@ def test_a_bad_reference_or_unknown_alias_is_one_clear_error(cfg):
         parse_ref("just-a-name")
     with pytest.raises(TunepipeError, match="not in the registry"):
         deploy(cfg, f"{MODEL}@nosuchalias")
+    with pytest.raises(TunepipeError, match="--stage must be one of staging, production"):
+        deploy(cfg, f"{MODEL}@candidate", stage="prod")
 
 
 def test_cli_writes_manifests_trtllm_yaml_and_a_kustomization(tmp_path, cfg):

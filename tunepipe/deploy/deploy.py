@@ -19,6 +19,7 @@ from tunepipe.deploy import manifests, trtllm
 from tunepipe.errors import TunepipeError
 
 PRODUCTION_ALIAS = "champion"
+STAGES = ("staging", "production")
 
 
 KUSTOMIZATION = {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
@@ -72,6 +73,8 @@ def write(objects: list[dict], cfg: Config, out: Path) -> list[str]:
 def deploy(cfg: Config, ref: str, namespace: str | None = None, out: str | Path | None = None, apply: bool = False,
            stage: str | None = None, api=None) -> dict:
     """Render (and apply) what serves `ref`; a summary of the version, sizes, objects and files."""
+    if stage not in (None, *STAGES):
+        raise TunepipeError(f"--stage must be one of {', '.join(STAGES)}, got {stage!r}")
     name, version, alias = resolve_version(cfg, ref)
     stage = stage or default_stage(alias)
     size = trtllm.sizes(cfg)
