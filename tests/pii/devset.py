@@ -158,6 +158,22 @@ UNSEEN_TEMPLATES = [
     "new phone number for {first_lc}: {phone}",
 ]
 
+# Written after the test split was frozen, from the kinds issue 17 lists (not from the test split):
+# multi-line postal addresses in other countries' layouts, national phone formats, 12-19 digit
+# card numbers in sentences, names in lists, middle initials, possessives. Tuned on from the start.
+INTL_TEMPLATES = [
+    "Please post the documents to:\n{name}\n{intl_address}",
+    "Our new office: {intl_address_line}. Call reception on {national_phone}.",
+    "Lieferadresse:\n{name}\n{intl_address}\nTel. {national_phone}",
+    "The card {long_card} was declined at the till.",
+    "Attendees: {name}, {name_initial} and {last}.",
+    "I called {name_initial}'s office on {national_phone} but nobody picked up.",
+    "{name}'s parcel went to {intl_address_line} by mistake.",
+    "Refund to card number {long_card} please, not the bank account.",
+    "Contact sheet\nName: {name_initial}\nAddress: {intl_address_line}\nPhone: {national_phone}",
+    "Members of the board are {last}, {last} and {name}.",
+]
+
 FILLERS = [
     "The app crashes when I open the Reports tab on Android 14.",
     "Error {errcode} appears after the {version} update.",
@@ -207,6 +223,13 @@ PLAIN_SLOTS = {  # look-alikes that are not PII: detection must leave them alone
     "sku": lambda f, rng: f.numerify("####-####-##"),
     "hexcode": lambda f, rng: f.hexify("^^^^^^^^", upper=True),
 }
+
+
+INTL_LOCALES = ["en_NZ", "fr_BE", "es_AR", "it_CH", "sk_SK", "sl_SI", "hr_HR", "ro_RO", "lt_LT", "lv_LV", "et_EE",
+                "no_NO", "de_LU", "de_LI", "fr_CA"]
+NATIONAL_PHONE_FORMATS = ["## ## ## ##", "0### ### ###", "(0#) ### ####", "### ## ##", "0## ### ####", "#### ####",
+                          "(##) ####-####", "0##-### ## ##"]
+LONG_CARD_TYPES = ["maestro", "visa13", "visa19", "jcb15", "amex", "diners", "discover", "mastercard"]
 
 
 class _Fill:
@@ -314,6 +337,27 @@ class _Fill:
         f = self.faker()
         return (f.zipcode() if self.rng.random() < 0.8 else f.zipcode_plus4()), "ZIP_CODE"
 
+    def _intl(self):
+        return self.faker(self.rng.choice(INTL_LOCALES))
+
+    def slot_intl_address(self):
+        return self._intl().address().strip(), "STREET_ADDRESS"
+
+    def slot_intl_address_line(self):
+        return self._intl().address().strip().replace("\n", ", "), "STREET_ADDRESS"
+
+    def slot_national_phone(self):
+        if self.rng.random() < 0.5:
+            return self._intl().phone_number(), "PHONE_NUMBER"
+        return self.faker().numerify(self.rng.choice(NATIONAL_PHONE_FORMATS)), "PHONE_NUMBER"
+
+    def slot_long_card(self):
+        return self.faker().credit_card_number(self.rng.choice(LONG_CARD_TYPES)), "CREDIT_CARD"
+
+    def slot_name_initial(self):
+        first, last = self._person()
+        return f"{first} {self.rng.choice('ABCDEFGHJKLMNPRSTVW')}. {last}", "PERSON"
+
     def slot_city(self):
         return self.faker().city(), "LOCATION"
 
@@ -337,7 +381,8 @@ def render(template: str, fill) -> tuple[str, list[dict]]:
     return text + template[last:], spans
 
 
-SPLITS = {"dev": TEMPLATES, "heldout": HELDOUT_TEMPLATES, "fresh": FRESH_TEMPLATES, "unseen": UNSEEN_TEMPLATES}
+SPLITS = {"dev": TEMPLATES, "heldout": HELDOUT_TEMPLATES, "fresh": FRESH_TEMPLATES, "unseen": UNSEEN_TEMPLATES,
+          "intl": INTL_TEMPLATES}
 
 
 def generate(sizes: dict[str, int] | None = None, seed: int = 4) -> list[dict]:
@@ -345,10 +390,11 @@ def generate(sizes: dict[str, int] | None = None, seed: int = 4) -> list[dict]:
     heldout, 70 fresh, 100 unseen); the same sizes and seed (and Faker version) give the same records."""
     from faker import Faker
 
-    sizes = sizes or {"dev": 450, "heldout": 80, "fresh": 70, "unseen": 100}
+    sizes = sizes or {"dev": 450, "heldout": 80, "fresh": 70, "unseen": 100, "intl": 150}
     plan = [(split, k) for split, n in sizes.items() for k in range(n)]
     rng = random.Random(seed)
     locales = sorted(set(NAME_LOCALES + PHONE_LOCALES + IBAN_LOCALES))
+    locales += [loc for loc in INTL_LOCALES if loc not in locales]
     fakers = {loc: Faker(loc) for loc in locales}
     for i, loc in enumerate(locales):
         fakers[loc].seed_instance(seed * 1000 + i)

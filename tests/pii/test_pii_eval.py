@@ -38,7 +38,7 @@ def span(start: int, end: int, entity_type: str = "X") -> SimpleNamespace:
 
 def test_the_committed_dev_set_is_what_the_seeded_generator_writes(dev):
     assert devset.generate() == dev
-    assert {r["split"] for r in dev} == {"dev", "heldout", "fresh", "unseen"}
+    assert {r["split"] for r in dev} == {"dev", "heldout", "fresh", "unseen", "intl"}
 
 
 def test_the_test_split_is_frozen_and_generated_apart_from_the_dev_templates(dev, test_split):

@@ -75,6 +75,8 @@ class PiiSettings:
     custom: tuple[CustomRecognizerSpec, ...] = ()
     chunk_chars: int = _DEFAULTS.chunk_chars
     max_text_chars: int = _DEFAULTS.max_text_chars
+    phone_regions: tuple[str, ...] = tuple(_DEFAULTS.phone_regions)
+    card_luhn: str = _DEFAULTS.card_luhn
 
     @classmethod
     def from_pii(cls, p: PiiConfig) -> "PiiSettings":
@@ -85,6 +87,7 @@ class PiiSettings:
         return cls(
             p.spacy_model, tuple(p.entities), p.score_threshold, tuple(p.allow_list),
             tuple(sorted(p.thresholds.items())), custom, p.chunk_chars, p.max_text_chars,
+            tuple(p.phone_regions), p.card_luhn,
         )
 
     @classmethod
@@ -97,7 +100,7 @@ class PiiSettings:
 
     @property
     def engine_key(self) -> tuple:
-        return self.spacy_model, self.custom
+        return self.spacy_model, self.custom, self.phone_regions, self.card_luhn
 
     @property
     def analysed_entities(self) -> list[str]:
@@ -197,7 +200,7 @@ def engines(settings: PiiSettings | str):
                                   context_aware_enhancer=AllWordsContextEnhancer())
         for name in ("PhoneRecognizer", "IbanRecognizer"):
             analyzer.registry.remove_recognizer(name)
-        extra = extra_recognizers(nlp.nlp[LANGUAGE])
+        extra = extra_recognizers(nlp.nlp[LANGUAGE], settings.phone_regions, settings.card_luhn)
         for recognizer in [*extra, *(c.build() for c in settings.custom)]:
             analyzer.registry.add_recognizer(recognizer)
         names = next(r for r in extra if isinstance(r, NameRecognizer))

@@ -20,7 +20,7 @@ from functools import lru_cache
 
 from presidio_analyzer import LocalRecognizer, Pattern, PatternRecognizer, RecognizerResult
 from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
-from presidio_analyzer.predefined_recognizers import CreditCardRecognizer, IbanRecognizer
+from presidio_analyzer.predefined_recognizers import CreditCardRecognizer, IbanRecognizer, PhoneRecognizer
 
 # USPS Publication 28, appendix C1: street suffixes and their standard abbreviations.
 STREET_SUFFIXES = """
@@ -70,6 +70,56 @@ def street_address_recognizer():
     )
 
 
+_W = r"[^\W\d_][\w'’.-]*"  # a word of letters (any script), then letters, digits, apostrophes, dots, hyphens
+_UPPER = "A-ZÀ-ÖØ-ÞĀĂĄĆĈĊČĎĐĒĔĖĘĚĜĞĠĢĤĦĨĪĬĮİĴĶĹĻĽĿŁŃŅŇŌŎŐŒŔŖŘŚŜŞŠŢŤŦŨŪŬŮŰŲŴŶŸŹŻŽ"
+_CAPW = rf"[{_UPPER}][\w'’.-]*"  # a capitalised word
+_NAMEW = rf"[{_UPPER}][^\W\d_]*(?:[-'’][^\W\d_]+)*"  # a capitalised word of letters only
+_HOUSE = r"\d{1,5}[A-Za-z]?(?:[/-]\d{1,4}[A-Za-z]?)?"
+# Street-type words that come before the street's name ("rue", "via", "ul.") or end it ("-straße", "vej").
+_TYPE_FIRST = (r"(?i:rue|avenue|av\.|avda\.?|boulevard|bd\.?|chemin|allée|impasse|quai|route|via|viale|vicolo|"
+               r"piazza|piazzale|corso|largo|strada|calle|avenida|camino|carrer|plaza|paseo|rua|travessa|praça|"
+               r"ul\.|ulica|al\.|aleja|os\.|ulice|náměstí|calea|strada|bulevardul|aleea|soseaua|drumul|"
+               r"diagonal|rambla|place|rang)")
+_TYPE_LAST = (r"(?i:stra(?:ß|ss)e|str\.|weg|gasse|platz|allee|ring|damm|ufer|steig|pfad|laan|straat|plein|"
+              r"gracht|kade|dijk|singel|vej|gade|gatan|vägen|gata|veien|vegen|gate|vei|katu|tie|polku|kuja|"
+              r"utca|út|ulica|cesta|vijenac|trg|iela|gatvė|tänav|tee|põik|sokak|caddesi|road|street|lane)")
+_STREET_EU = (
+    rf"{_HOUSE}[ ]+{_TYPE_FIRST}[ ]+(?:{_W}[ ]+){{0,4}}?{_CAPW}"
+    rf"|{_TYPE_FIRST}[ ]+(?:{_W}[ ]+){{0,4}}?{_CAPW},?[ ]+(?:N°[ ]?|Nr\.[ ]?)?{_HOUSE}\b"
+    rf"|(?:{_CAPW}[ ]+){{0,3}}{_CAPW}{_TYPE_LAST}\b,?[ ]+{_HOUSE}\b"
+)
+# A street line the next line or comma-part completes: "Bagarova 6", "3 Pritchard Circuit, RD 4".
+_STREET_WORDS = rf"{_CAPW}(?:[ ]+{_CAPW}){{0,3}}(?:[ ]+[^\W\d_]+)?"  # the last may be a type word: "ulica"
+_STREET_ANY = rf"(?:{_HOUSE}[ ]+{_STREET_WORDS}|{_STREET_WORDS},?[ ]+(?:N°[ ]?|Nr\.[ ]?)?{_HOUSE})\b"
+_UNIT = r"(?i:apt|apartment|suite|ste|unit|flat|fl|floor|rm|room|bldg|building|po box|p\.o\. box|box|rd|psc)\.?[ ]*#?[\w-]+"
+_POSTCODE = (r"(?:[A-Z]{1,2}-)?\d{3,6}(?:[ -]\d{2,4})?(?:[ ]?[A-Z]{2})?"  # 75001, 902 29, 1234 AB, D-10115, 84-281
+             r"|[A-Z]{1,2}\d[A-Z\d]?[ ]\d[A-Z]{2}"  # UK
+             r"|[A-Z]\d[A-Z][ ]?\d[A-Z]\d")  # Canada
+_TOWN = rf"{_NAMEW}(?:[ -]+(?:{_NAMEW}|de|del|la|le|sur|am|an|im))*?"
+_TOWN_LINE = (rf"(?:(?:{_POSTCODE}),?[ ]+{_TOWN}(?:[ ]\([A-Z]{{2}}\))?(?:,[ ]*{_TOWN})?"
+              rf"|{_TOWN},?[ ]+(?:[A-Z]{{2,3}},?[ ]+)?(?:{_POSTCODE})(?:,[ ]*{_TOWN})?)")
+_BREAK = r"(?:,[ ]*|[ ]*\n[ ]*)"
+_INTL_BLOCK = (rf"(?m:(?<![\w.-])(?:{_UNIT}{_BREAK})?(?:{_STREET_EU}|{_STREET_ANY}|{_UNIT})"
+               rf"(?:{_BREAK}{_UNIT})?{_BREAK}(?:{_TOWN}{_BREAK})?{_TOWN_LINE}\b"
+               rf"(?:[ ]*\n[ ]*{_TOWN}(?:[ ]+(?:{_POSTCODE}))?(?=[ ]*$))?)")
+
+
+def international_address_recognizer():
+    """Street addresses in European and other layouts as LOCATION: a street with its type word before or
+    after the name ("ul. Wojska Polskiego 28", "Lindenstraße 5"), or any "name number" / "number name"
+    line followed by a postcode-and-town line ("Bagarova 6\n902 29 Tročany", "..., Pollardport 4990")."""
+    return PatternRecognizer(
+        supported_entity="LOCATION",
+        name="InternationalAddressRecognizer",
+        patterns=[
+            Pattern("street_then_town_line", _INTL_BLOCK, 0.7),
+            Pattern("typed_street", rf"(?<![\w.-])(?:{_STREET_EU})", 0.45),
+        ],
+        context=["address", "live", "lives", "ship", "deliver", "street", "mail", "post", "adresse", "dirección"],
+        global_regex_flags=re.MULTILINE,
+    )
+
+
 def zip_code_recognizer():
     """US ZIP and ZIP+4 codes: too like other numbers alone, so they count only next to "zip" or "postal"."""
     return PatternRecognizer(
@@ -100,6 +150,9 @@ def loose_phone_recognizer():
     trunk_prefix = r"(?<![\w+-])0\d{9,10}\b"
     local_grouped = r"(?<![\w+.-])0\d{1,4}[-/ ]\d{5,8}\b(?![-/.]\d)"
     grouped = r"(?<![\w+.-])(?!\d{4}-\d\d-\d\d\b)(?=(?:[ -]?\d){9,13}(?![ -]?\d))\d{1,5}(?:[ -]\d{2,8}){1,4}(?![\w-])"
+    short_grouped = r"(?<![\w+.-])(?!\d{4}-\d\d-\d\d\b)(?:\(\d{1,4}\)[ ]?)?(?=(?:[ -]?\d){6,8}(?![ -.]?\d))\d{2,4}(?:[ -]\d{2,4}){1,3}(?![\w-])"
+    parenthesised = r"(?<![\w-])\+?\(\+?\d{1,4}\)[ ]?\d[\d -]{5,13}\d\b"
+    double_zero = r"(?<![\w+-])00\d{2,3}[ -]\d[\d -]{6,13}\d\b"
     return PatternRecognizer(
         supported_entity="PHONE_NUMBER",
         name="LoosePhoneRecognizer",
@@ -112,10 +165,29 @@ def loose_phone_recognizer():
             Pattern("local_trunk_grouped", local_grouped, 0.4),
             Pattern("grouped_with_context", grouped, 0.1),
             Pattern("trunk_prefix_with_context", trunk_prefix, 0.1),
+            Pattern("short_grouped_with_context", short_grouped, 0.1),
+            Pattern("parenthesised_code", parenthesised, 0.45),
+            Pattern("double_zero_international", double_zero, 0.45),
         ],
         context=PHONE_CONTEXT,
         global_regex_flags=re.MULTILINE,
     )
+
+
+CARD_CONTEXT = ["card", "credit", "debit", "visa", "mastercard", "amex", "maestro", "cc", "pan", "charge", "charged",
+                "declined", "expiry", "cvv", "refund", "block"]
+_CARD_DIGITS = r"(?<![\w.-])\d(?:[ -]?\d){11,18}(?![\w-]|[ -]\d)"
+
+
+def long_card_recognizer():
+    """Card numbers of 12-19 digits in any grouping, Luhn-checked like Presidio's (any issuer prefix)."""
+    return CreditCardRecognizer(patterns=[Pattern("card_12_19_digits", _CARD_DIGITS, 0.3)], name="LongCardRecognizer")
+
+
+def unchecked_card_recognizer():
+    """With `pii.card_luhn: context`: 12-19 digit numbers without a valid checksum, when a card word is near."""
+    return PatternRecognizer(supported_entity="CREDIT_CARD", name="UncheckedCardRecognizer",
+                             patterns=[Pattern("card_digits_with_context", _CARD_DIGITS, 0.1)], context=CARD_CONTEXT)
 
 
 def extra_card_recognizer():
@@ -310,6 +382,9 @@ class NameRecognizer(LocalRecognizer):
             if end > i and word.lower() in PARTICLES:
                 end += 1
                 continue
+            if end > i and len(word) == 1 and word.isupper() and text.startswith(". ", words[end][1]):
+                end += 1
+                continue
             if COMPANY_SUFFIX.match(text, start):
                 return i
             if _shape(word) != shape or not _standalone(text, start, words[end][1]) or not accept(word, end == i):
@@ -349,7 +424,32 @@ class NameRecognizer(LocalRecognizer):
             if r.entity_type == "PERSON" and COMPANY_SUFFIX.match(text, r.end):
                 continue
             kept.append(r)
-        return kept
+        return kept + self._list_mates(text, [r for r in kept if r.entity_type == "PERSON"])
+
+    LIST_SEP = r"(?:,[ ]*(?:and[ ]+|&[ ]+)?|[ ]+(?:and|&|und|et|y|e|or)[ ]+)"
+    ITEM = rf"[{_UPPER}][^\W\d_]+(?:['’-][^\W\d_]+)*(?:[ ][{_UPPER}]\.)?(?:[ ][{_UPPER}][^\W\d_]+(?:['’-][^\W\d_]+)*){{0,2}}"
+    AFTER = re.compile(rf"{LIST_SEP}({ITEM})(?![\w.-]|[ ][{_UPPER}])")
+    BEFORE = re.compile(rf"(?<![\w.-])({ITEM}){LIST_SEP}$")
+
+    def _list_mates(self, text: str, people: list) -> list:
+        """Capitalised words listed beside a found name ("Kónya, Becker and Vasquez"): names too."""
+        taken = {(r.start, r.end) for r in people}
+        found, queue = [], list(people)
+        while queue:
+            r = queue.pop()
+            for m in (self.AFTER.match(text, r.end), self.BEFORE.search(text, max(0, r.start - 60), r.start)):
+                if m and (m.start(1), m.end(1)) not in taken and self._listed_name(m.group(1)):
+                    mate = RecognizerResult("PERSON", m.start(1), m.end(1), self.CUE_SCORE,
+                                            recognition_metadata={"recognizer_name": self.name})
+                    taken.add((mate.start, mate.end))
+                    found.append(mate)
+                    queue.append(mate)
+        return found
+
+    def _listed_name(self, item: str) -> bool:
+        words = [w.lower() for w in self.WORD.findall(item) if len(w) > 1]
+        return bool(words) and not any(w in self.stop_words or w in NOT_NAMES for w in words) and (
+            self._could_be_a_name(item))
 
     def _could_be_a_name(self, span: str) -> bool:
         words = [w.lower() for w in self.WORD.findall(span)]
@@ -367,7 +467,27 @@ class NameRecognizer(LocalRecognizer):
         return word[0].isupper() or (not first_of_run and rank < self.LOWERCASE_LAST_NAMES)
 
 
-def extra_recognizers(nlp=None) -> list:
+class RegionalPhoneRecognizer(PhoneRecognizer):
+    """Presidio's `phonenumbers` recognizer over the configured regions, without what it takes for a
+    phone number in prose: ISO dates never; digit runs with no separator (order numbers) and national
+    numbers without "+" or "(" (SKUs such as 2717-2833-20) only next to a phone word."""
+
+    BARE = re.compile(r"\d+")
+    DATE = re.compile(r"\d{4}-\d\d-\d\d|\d\d[./-]\d\d[./-]\d{2,4}")
+
+    def analyze(self, text, entities, nlp_artifacts=None):
+        results = []
+        for r in super().analyze(text, entities, nlp_artifacts):
+            value = text[r.start:r.end]
+            if self.DATE.fullmatch(value):
+                continue
+            if self.BARE.fullmatch(value) or not value.startswith(("+", "(")):
+                r.score = 0.3 if not self.BARE.fullmatch(value) else 0.1
+            results.append(r)
+        return results
+
+
+def extra_recognizers(nlp=None, phone_regions: tuple[str, ...] = (), card_luhn: str = "require") -> list:
     """The recognizers above; `nlp` (the analyzer's spaCy pipeline) supplies the lexicon for names.
 
     Presidio's own IbanRecognizer and PhoneRecognizer must be removed from the registry first: the
@@ -380,9 +500,13 @@ def extra_recognizers(nlp=None) -> list:
     recognizers = [
         IbanRecognizer(),
         street_address_recognizer(),
+        international_address_recognizer(),
+        long_card_recognizer(),
         zip_code_recognizer(),
         loose_phone_recognizer(),
         extra_card_recognizer(),
+        *([RegionalPhoneRecognizer(supported_regions=list(phone_regions), context=PHONE_CONTEXT)] if phone_regions else []),
+        *([unchecked_card_recognizer()] if card_luhn == "context" else []),
     ]
     if nlp is not None:
         recognizers.append(NameRecognizer(english_words(nlp), frozenset(nlp.Defaults.stop_words)))
