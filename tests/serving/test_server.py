@@ -14,11 +14,17 @@ QUESTION = [{"role": "user", "content": "How do I reset my password?"}]
 
 
 @pytest.fixture(scope="module")
-def base_url(tiny_model_dir):
+def app(tiny_model_dir):
     from tunepipe.serving.server import create_app
+
+    return create_app(tiny_model_dir, MODEL_NAME)
+
+
+@pytest.fixture(scope="module")
+def base_url(app):
     from tunepipe.serving.smoke import running_server
 
-    with running_server(create_app(tiny_model_dir, MODEL_NAME)) as url:
+    with running_server(app) as url:
         yield url
 
 
@@ -36,6 +42,7 @@ def test_health(base_url):
     reply = httpx.get(base_url.removesuffix("/v1") + "/health")
     assert reply.status_code == 200
     assert reply.json() == {"status": "ok", "model": MODEL_NAME}
+    assert httpx.get(base_url.removesuffix("/v1") + "/metrics").status_code == 200
 
 
 def test_models_list_and_retrieve(client):
@@ -144,11 +151,20 @@ def test_content_parts_and_developer_role_are_accepted(client):
     assert as_parts.usage.prompt_tokens == as_text.usage.prompt_tokens
 
 
-def test_concurrent_requests_are_served_one_at_a_time_correctly(client):
-    expected = chat(client, temperature=0).choices[0].message.content
-    with ThreadPoolExecutor(max_workers=3) as pool:
-        replies = list(pool.map(lambda _: chat(client, temperature=0), range(3)))
-    assert [r.choices[0].message.content for r in replies] == [expected] * 3
+def test_concurrent_requests_are_decoded_in_one_batch_and_each_gets_its_own_answer(app, client):
+    questions = [[{"role": "user", "content": q}] for q in ("How do I reset my password?", "Where is my invoice?",
+                                                              "What are the opening hours?")]
+    expected = [chat(client, temperature=0, messages=q).choices[0].message.content for q in questions]
+    scheduler = app.state.service.backend.scheduler
+    hook, sizes = scheduler.on_step, []
+    scheduler.on_step = lambda running, waiting: (sizes.append(running), hook(running, waiting))
+    try:
+        with ThreadPoolExecutor(max_workers=3) as pool:
+            replies = list(pool.map(lambda q: chat(client, temperature=0, messages=q, max_tokens=40), questions))
+    finally:
+        scheduler.on_step = hook
+    assert [r.choices[0].message.content[: len(e)] for r, e in zip(replies, expected)] == expected
+    assert max(sizes) >= 2, f"concurrent requests were decoded one at a time (batch sizes {sorted(set(sizes))})"
 
 
 @pytest.mark.parametrize(

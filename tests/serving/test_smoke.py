@@ -28,7 +28,7 @@ def cfg(tmp_path) -> Config:
 def test_smoke_test_answers_through_the_openai_client(cfg, tiny_model_dir):
     result = smoke_test(cfg, tiny_model_dir)
     assert result["question"] == "What are the opening hours?"
-    assert isinstance(result["answer"], str)
+    assert isinstance(result["answer"], str) and result["answer"].strip()
     assert result["model"] == "smoke-model"
     assert 0 < result["completion_tokens"] <= 6
     assert result["latency_s"] > 0
@@ -39,6 +39,20 @@ def test_smoke_test_is_greedy_and_takes_a_question(cfg, tiny_model_dir):
     second = smoke_test(cfg, tiny_model_dir, question="Where is my invoice?")
     assert first["question"] == "Where is my invoice?"
     assert first["answer"] == second["answer"]
+
+
+def test_an_empty_answer_fails_the_smoke_test(cfg, tmp_path):
+    """A real model whose every token ends the sequence: it answers with nothing."""
+    from transformers import GenerationConfig
+
+    from tunepipe.training.tiny import build_tiny_model
+
+    model_dir = build_tiny_model(tmp_path / "mute")
+    generation = GenerationConfig.from_pretrained(model_dir)
+    generation.eos_token_id = list(range(512))
+    generation.save_pretrained(model_dir)
+    with pytest.raises(TunepipeError, match="answered the smoke question with nothing"):
+        smoke_test(cfg, model_dir)
 
 
 def test_missing_model_dir_is_a_clear_error(cfg, tmp_path):

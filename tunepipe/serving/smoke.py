@@ -1,7 +1,8 @@
 """Serving smoke test: start the real server on loopback, ask one question with the `openai` client.
 
 It proves that a model (a local directory or a registry URI) loads, serves the OpenAI API and
-answers, which is what a deployment needs to know before traffic reaches it.
+answers with some text (an empty answer fails), which is what a deployment needs to know before
+traffic reaches it. Start-up is awaited with tenacity.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from tunepipe.errors import TunepipeError
 
 START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 10.0
+POLL_S = 0.1
 
 
 @contextmanager
@@ -43,18 +45,27 @@ def running_server(app, host: str = "127.0.0.1", timeout_s: float = START_TIMEOU
 
 def _wait_healthy(base: str, thread: threading.Thread, timeout_s: float) -> None:
     import httpx
+    from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_fixed
 
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
+    class _NotYet(Exception):
+        pass
+
+    @retry(stop=stop_after_delay(timeout_s), wait=wait_fixed(POLL_S), retry=retry_if_exception_type(_NotYet),
+           reraise=True)
+    def poll() -> None:
         if not thread.is_alive():
             raise TunepipeError(f"the model server at {base} exited during start-up; see the log above")
         try:
-            if httpx.get(f"{base}/health", timeout=2.0).status_code == 200:
-                return
+            healthy = httpx.get(f"{base}/health", timeout=2.0).status_code == 200
         except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise TunepipeError(f"the model server at {base} did not answer /health within {timeout_s:.0f} s")
+            healthy = False
+        if not healthy:
+            raise _NotYet()
+
+    try:
+        poll()
+    except _NotYet:
+        raise TunepipeError(f"the model server at {base} did not answer /health within {timeout_s:.0f} s") from None
 
 
 def smoke_test(cfg: Config, model_uri: str, question: str | None = None) -> dict:
@@ -79,9 +90,15 @@ def smoke_test(cfg: Config, model_uri: str, question: str | None = None) -> dict
         except OpenAIError as err:
             raise TunepipeError(f"the smoke question to {base_url} failed: {err}") from None
         latency = time.perf_counter() - start
+    answer = reply.choices[0].message.content or ""
+    if not answer.strip():
+        raise TunepipeError(
+            f"the model at {model_uri} answered the smoke question with nothing "
+            f"(finish_reason={reply.choices[0].finish_reason}); check the chat template and that the weights are trained"
+        )
     return {
         "question": question,
-        "answer": reply.choices[0].message.content,
+        "answer": answer,
         "model": reply.model,
         "model_dir": model_dir,
         "latency_s": round(latency, 3),
