@@ -133,3 +133,12 @@ def test_health_passes_through(served):
 
     client, _ = served
     assert httpx.get(str(client.base_url).removesuffix("/v1/") + "/health").status_code == 200
+
+
+def test_a_dead_engine_is_a_502_in_openais_error_shape():
+    from fastapi.testclient import TestClient
+
+    with TestClient(create_app(ROUTES, f"http://127.0.0.1:{_free_port()}", timeout_s=2)) as client:
+        reply = client.post("/v1/chat/completions", json={"model": "billing", "messages": []})
+        assert reply.status_code == 502 and reply.json()["error"]["code"] == "upstream_unavailable"
+        assert client.get("/health").status_code == 502

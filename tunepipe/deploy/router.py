@@ -17,11 +17,11 @@ import json
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-def _error(status: int, message: str, code: str):
+def _error(status: int, message: str, code: str, status_type: str = "invalid_request_error"):
     from fastapi.responses import JSONResponse
 
-    return JSONResponse({"error": {"message": message, "type": "invalid_request_error", "param": "model",
-                                   "code": code}}, status_code=status)
+    return JSONResponse({"error": {"message": message, "type": status_type, "param": "model", "code": code}},
+                        status_code=status)
 
 
 def rewrite(body: dict, routes: dict, upstream_model: str) -> dict | None:
@@ -65,6 +65,11 @@ def create_app(routes: dict, upstream: str, timeout_s: float = 600.0):
     @app.get("/v1/models")
     async def models():
         return model_list(routes)
+
+    @app.exception_handler(httpx.HTTPError)
+    async def upstream_down(_request: Request, err: httpx.HTTPError):
+        return _error(502, f"trtllm-serve at {upstream} is not answering ({type(err).__name__}): see its container log",
+                      "upstream_unavailable", status_type="server_error")
 
     @app.post("/v1/completions")
     @app.post("/v1/chat/completions")
