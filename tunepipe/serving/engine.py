@@ -1,8 +1,10 @@
 """Token-by-token text generation for one Hugging Face causal LM on CPU.
 
-The server streams and non-streams from the same loop, so stop strings, finish reasons and token
-counts behave identically either way. Sampling uses a per-request `torch.Generator`, so a `seed`
-makes sampling reproducible and greedy decoding (temperature 0) is deterministic.
+`Engine` loads the model and tokenizes prompts; `TextState` turns generated tokens into text pieces
+(stop strings, finish reasons, token counts) for both the one-sequence loop here and the batch
+scheduler, so streaming, non-streaming, batched and unbatched replies behave identically. Sampling
+uses a per-request `torch.Generator`, so a `seed` makes sampling reproducible and greedy decoding
+(temperature 0) is deterministic.
 """
 
 from __future__ import annotations
