@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from tunepipe import artifacts
-from tunepipe.data_quality import ingest as ingest_module
+from tunepipe.data_quality.ingest import discovery, readers
 from tunepipe.data_quality.ingest import ingest
 from tunepipe.errors import TunepipeError
 
@@ -224,7 +224,7 @@ def test_directory_with_mixed_formats(tmp_path, make_cfg, caplog):
     (data / "notes.txt").write_text("not data")
     (data / "sheet.xlsx").write_bytes(b"PK\x03\x04 not really a workbook")
     (data / "zero.jsonl").write_bytes(b"")
-    with caplog.at_level(logging.WARNING, logger=ingest_module.__name__):
+    with caplog.at_level(logging.WARNING, logger=discovery.__name__):
         out = run(make_cfg, tmp_path, [data])
     s = out["summary"]
     skipped = [str(data / "notes.txt"), str(data / "sheet.xlsx")]
@@ -248,6 +248,6 @@ def test_directory_with_mixed_formats(tmp_path, make_cfg, caplog):
 def test_json_array_file_over_the_size_limit_is_a_clear_error(tmp_path, make_cfg, monkeypatch):
     path = tmp_path / "big.json"
     path.write_text(json.dumps([GOOD] * 100))
-    monkeypatch.setattr(ingest_module, "MAX_ARRAY_FILE_BYTES", 1000)
+    monkeypatch.setattr(readers, "MAX_ARRAY_FILE_BYTES", 1000)
     with pytest.raises(TunepipeError, match=r"big.json is a JSON array file of .* Convert it to JSON Lines"):
         run(make_cfg, tmp_path, [path])
