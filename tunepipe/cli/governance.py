@@ -1,4 +1,4 @@
-"""`tunepipe approve | reject | review list|show|audit`: dataset decisions and the audit log."""
+"""`tunepipe approve | reject | review list|show|audit`: dataset decisions and the audit log (with registry decisions)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,8 @@ review_app = typer.Typer(help="Dataset reviews: what is waiting for a human deci
 
 @app.command()
 @friendly
-def approve(digest: str, reviewer: str = typer.Option(..., help="Your name (not the run's launcher under four eyes)"),
+def approve(digest: str, reviewer: Optional[str] = typer.Option(None, help="Your name (default: the MLflow login; "
+                                                                      "not the run's launcher under four eyes)"),
             note: str = typer.Option("", help="Why it may be trained on"), config: Optional[Path] = ConfigOpt):
     """Approve a dataset digest for training, under the policy version its review report shows."""
     from tunepipe.governance import approval
@@ -36,7 +37,7 @@ def approve(digest: str, reviewer: str = typer.Option(..., help="Your name (not 
 
 @app.command()
 @friendly
-def reject(digest: str, reviewer: str = typer.Option(..., help="Your name"),
+def reject(digest: str, reviewer: Optional[str] = typer.Option(None, help="Your name (default: the MLflow login)"),
            reason: str = typer.Option(..., help="Why it must not be trained on"),
            config: Optional[Path] = ConfigOpt):
     """Reject a dataset digest; runs on it stop at the approval gate."""
@@ -134,16 +135,17 @@ def review_show(digest: str, config: Optional[Path] = ConfigOpt,
 @friendly
 def review_audit(config: Optional[Path] = ConfigOpt,
                  tail: int = typer.Option(10, help="How many of the newest entries to print.")):
-    """Verify the hash chain of the approval audit log and print its newest entries."""
-    from tunepipe.governance.approval import audit_log_path
-    from tunepipe.governance.audit import read_entries, verify_audit_log
+    """Verify the audit log (hash chain and its anchor in MLflow); print its newest dataset and registry decisions."""
+    from tunepipe.governance import ledger
+    from tunepipe.governance.audit import read_entries
 
-    path = audit_log_path(store_config(config))
-    result = verify_audit_log(path)
-    table = Table("time", "actor", "action", "digest", "policy", "note")
+    cfg = store_config(config)
+    path = ledger.log_path(cfg)
+    result = ledger.verify(cfg)
+    table = Table("time", "actor", "action", "subject", "policy", "note")
     for e in read_entries(path)[-tail:] if tail > 0 else []:
-        table.add_row(e["time"][:19], e["actor"], e["action"], e["digest"][:12], e["policy_version"],
-                      e["note"][:80])
+        subject = f"{e['model']} v{e['version']}" if e.get("model") else e["digest"][:12]
+        table.add_row(e["time"][:19], e["actor"], e["action"], subject, e["policy_version"], e["note"][:80])
     console.print(table)
     console.print(f"[green]audit log intact[/]: {result['entries']} entries in {path}, "
                   f"head {result['head_sha256']}")

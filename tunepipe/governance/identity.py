@@ -20,7 +20,7 @@ def _current_user(uri: str, username: str, password: str) -> str | None:
     import requests
 
     try:
-        resp = requests.get(f"{uri.rstrip('/')}/api/2.0/mlflow/users/current", auth=(username, password), timeout=10)
+        resp = requests.get(f"{uri.rstrip('/')}/api/2.0/mlflow/users/current", auth=(username, password), timeout=30)
     except requests.RequestException as err:
         raise TunepipeError(f"MLflow server {uri} is unreachable ({type(err).__name__}): start it or fix "
                             "mlflow.tracking_uri") from None
