@@ -21,6 +21,7 @@ import pytest
 
 from tunepipe.errors import TunepipeError
 from tunepipe.training import nemo_backend
+from tunepipe.training.contract import SUMMARY_FILE
 from tunepipe.training.nemo_backend import nemo_lora_targets, recipe_spec
 
 from tests.training.conftest import held_out_rows, learnable_rows, make_config
@@ -337,7 +338,7 @@ def test_lora_end_to_end_with_fake_nemo(approved_cfg, nemo_data, splits, tiny_ba
     assert (out / "merged" / "tokenizer_config.json").is_file()
     assert not work.exists()
 
-    summary = json.loads((out / nemo_backend.SUMMARY_FILE).read_text())
+    summary = json.loads((out / SUMMARY_FILE).read_text())
     assert summary == result
     assert summary["backend"] == "nemo" and summary["method"] == "lora" and summary["steps"] == 30
     assert summary["outputs"] == {"adapter": True, "merged": True}
