@@ -18,6 +18,8 @@ app.add_typer(governance.review_app, name="review")
 app.add_typer(pii.pii_app, name="pii")
 app.registered_commands += registry.app.registered_commands
 app.add_typer(registry.models_app, name="models")
+from tunepipe.cli import schedule  # noqa: E402
+app.add_typer(schedule.schedule_app, name="schedule")
 
 
 def main():
