@@ -53,3 +53,44 @@ def test_rouge_l():
 
     assert rouge_l(["the cat sat", "blue sky", ""], ["the cat sat", "red sea", "x"]) == [1.0, 0.0, 0.0]
     assert rouge_l(["the cat sat on the mat"], ["the cat sat"])[0] == pytest.approx(2 * 1 * 0.5 / 1.5)
+
+
+def test_bleu_identical_and_brevity_penalty():
+    import math
+
+    from tunepipe.evaluation.metrics import bleu
+
+    ref = "the cat sat on the mat today"
+    assert bleu([ref], [ref]) == [pytest.approx(1.0)]
+    # every n-gram of the prediction is in the reference (precisions 1); only the brevity penalty, exp(1 - 7/6)
+    assert bleu(["the cat sat on the mat"], [ref])[0] == pytest.approx(math.exp(1 - 7 / 6), rel=1e-4)
+
+
+def test_chrf_identical_and_disjoint():
+    from tunepipe.evaluation.metrics import chrf
+
+    assert chrf(["password reset"], ["password reset"]) == [pytest.approx(1.0)]
+    assert chrf(["xyz"], ["abc"]) == [0.0]
+
+
+def test_exact_match_and_token_f1_use_squad_normalisation():
+    from tunepipe.evaluation.metrics import exact_match, normalize_answer, token_f1
+
+    assert normalize_answer("The  Cat, sat!") == "cat sat"
+    assert exact_match(["The cat sat.", "a dog"], ["cat sat", "the cat"]) == [1.0, 0.0]
+    # "cat sat" vs "cat sat down": 2 common tokens, precision 1, recall 2/3 -> F1 0.8
+    assert token_f1(["the cat sat", "blue", "", "the"], ["cat sat down", "red", "", "x"]) == [
+        pytest.approx(0.8), 0.0, 1.0, 0.0]
+
+
+def test_row_losses_pool_to_the_token_weighted_loss_and_perplexity(model_and_examples):
+    import math
+
+    from tunepipe.evaluation.metrics import answer_token_loss, perplexity, pooled_loss, row_losses
+
+    _, model, tokenizer, examples = model_and_examples
+    rows = row_losses(model, examples, tokenizer.pad_token_id, batch_size=3)
+    assert len(rows) == len(examples) and all(c > 0 for _, c in rows)
+    loss = pooled_loss([s for s, _ in rows], [c for _, c in rows])
+    assert loss == pytest.approx(answer_token_loss(model, examples, tokenizer.pad_token_id), rel=1e-5)
+    assert perplexity(loss) == pytest.approx(math.exp(loss))
