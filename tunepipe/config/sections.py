@@ -283,16 +283,44 @@ class TrainingConfig(_Section):
 
 
 class GateConfig(_Section):
-    min_rouge_l: float = Field(default=0.0, ge=0.0, le=1.0)
-    min_rouge_l_gain: float = 0.0
-    max_loss: float | None = None
+    """Checks on any computed metric (loss, perplexity, rouge_l, bleu, chrf, exact_match, token_f1, ragas.*).
+
+    A gain is candidate minus base (base minus candidate for loss and perplexity): positive is better.
+    """
+
+    min_gain: dict[str, float] = Field(
+        default_factory=lambda: {"loss": 0.0},
+        description="metric -> the 95% interval's lower bound of the gain over base must be >= this")
+    max_regression_vs_champion: dict[str, float] = Field(
+        default_factory=dict, description="metric -> the lower bound of the gain over the champion must be >= "
+        "minus this (non-inferiority); no champion yet: not checked")
+    min_value: dict[str, float] = Field(default_factory=dict, description="metric -> candidate's value >= this")
+    max_value: dict[str, float] = Field(default_factory=dict, description="metric -> candidate's value <= this")
+    min_rouge_l: float | None = Field(default=None, description="shorthand for min_value.rouge_l")
+    min_rouge_l_gain: float = Field(default=-1.0, ge=-1.0, le=1.0, description="shorthand for min_gain.rouge_l "
+                                    "(the pipeline knob); -1 (default): no ROUGE-L gain check unless min_gain names one")
+    max_loss: float | None = Field(default=None, description="shorthand for max_value.loss")
+
+    @model_validator(mode="after")
+    def _fold_shorthands(self) -> "GateConfig":
+        for value, table, metric in ((self.min_rouge_l, self.min_value, "rouge_l"), (self.max_loss, self.max_value, "loss")):
+            if value is not None:
+                table[metric] = value
+        if "min_rouge_l_gain" in self.model_fields_set and (self.min_rouge_l_gain > -1.0 or "rouge_l" in self.min_gain):
+            self.min_gain["rouge_l"] = self.min_rouge_l_gain
+        elif "rouge_l" in self.min_gain:
+            self.min_rouge_l_gain = self.min_gain["rouge_l"]
+        return self
 
 
 class EvaluationConfig(_Section):
-    max_samples: int = Field(default=32, ge=1)
-    max_loss_rows: int = Field(default=300, ge=1)
+    max_samples: int = Field(default=48, ge=1, description="rows whose answers are generated and scored")
+    max_loss_rows: int = Field(default=300, ge=1, description="rows scored for answer-token loss")
     max_new_tokens: int = Field(default=64, ge=1)
     batch_size: int = Field(default=8, ge=1)
+    bootstrap_resamples: int = Field(default=2000, ge=100)
+    cache_scores: bool = Field(default=True, description="reuse the base model's and registered versions' scores "
+                               "on the same test set and evaluation settings (under <data_dir>/eval_cache)")
     gate: GateConfig = Field(default_factory=GateConfig)
 
 
