@@ -38,7 +38,7 @@ def test_answer_loss_does_not_depend_on_batching(model_and_examples):
 
 
 def test_batched_left_padded_generation_equals_one_by_one(model_and_examples, test_rows):
-    from tunepipe.evaluation.evaluate import generate_answers
+    from tunepipe.evaluation.scoring import generate_answers
 
     cfg, model, tokenizer, _ = model_and_examples
     rows = test_rows.head(4)

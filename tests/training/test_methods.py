@@ -58,8 +58,9 @@ def test_evaluation_scores_a_prompt_tuned_adapter_on_the_base(by_method, splits,
     cfg = cfg.model_copy(deep=True)
     cfg.evaluation.max_samples, cfg.evaluation.max_new_tokens = 2, 4
     metrics = evaluate(cfg, str(model_dir), splits[1], str(tmp_path / "eval.html"))
-    assert metrics["candidate"]["loss"] == pytest.approx(result["val_loss"], abs=1e-3)
-    assert metrics["candidate"]["loss"] < metrics["base"]["loss"] and len(metrics["examples"]) == 2
+    loss = {m: metrics["metrics"][m]["loss"]["value"] for m in ("base", "candidate")}
+    assert loss["candidate"] == pytest.approx(result["val_loss"], abs=1e-3)
+    assert loss["candidate"] < loss["base"] and metrics["test"]["n_generated"] == 2
 
 
 def test_the_registry_explains_why_an_adapter_alone_is_not_registered(by_method):

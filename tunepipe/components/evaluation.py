@@ -1,7 +1,7 @@
-"""Components of evaluation: base vs fine-tuned on the held-out split, then the eval gate."""
+"""Components of evaluation: base vs fine-tuned vs champion on the held-out split, then the eval gate."""
 
 from kfp import dsl
-from kfp.dsl import HTML, Dataset, Input, Metrics, Model, Output
+from kfp.dsl import HTML, Dataset, Input, Markdown, Metrics, Model, Output
 
 from tunepipe.components.image import IMAGE
 
@@ -15,20 +15,25 @@ def evaluate_op(
     test: Input[Dataset],
     metrics: Output[Metrics],
     report: Output[HTML],
+    markdown: Output[Markdown],
 ) -> str:
-    """Loss and ROUGE-L of the base and the fine-tuned model on the test split."""
+    """Base, fine-tuned and champion on the same test rows: metrics with intervals, gate decision, report."""
     import json
+    import shutil
+    from pathlib import Path
 
     from tunepipe.components.runtime import run_stage
-    from tunepipe.evaluation.evaluate import evaluate
+    from tunepipe.evaluation.evaluate import evaluate, logged_metrics
 
     def body(cfg):
         return {**evaluate(cfg, model.path, test.path, report.path), "split": json.loads(split_summary)}
 
     result = json.loads(run_stage(config, "evaluate", body, parent_run_id))
-    for who in ("base", "candidate"):
-        for name, value in result[who].items():
-            metrics.log_metric(f"{who}_{name}", float(value))
+    for name, value in logged_metrics(result).items():
+        metrics.log_metric(name, value)
+    md = Path(report.path).with_suffix(".md")
+    if md.is_file():
+        shutil.copyfile(md, markdown.path)
     return json.dumps(result)
 
 

@@ -1,168 +1,246 @@
-"""Base model vs fine-tuned candidate on the held-out test split, with a self-contained HTML report.
+"""Base vs candidate vs champion on the same held-out rows: the evidence a reviewer promotes on.
 
-Both models are scored the same way: mean answer-token loss over the test rows (up to
-evaluation.max_loss_rows), and ROUGE-L F1 of greedy generations for the first `evaluation.max_samples` rows,
-prompted exactly as at training and serving time (same chat template and system prompt).
+`evaluate` (the pipeline stage) and `evaluate_models` (`tunepipe evaluate`) score every model on the same
+rows with the same prompts, compute paired-bootstrap intervals of each candidate's gain over base and over
+the current champion, per-slice tables and the examples with the largest wins and regressions, run the
+gate, write `evaluation.json`, the HTML and Markdown report, and log it all to the active MLflow run. The
+result follows the evaluation contract that tunepipe.evaluation.report renders.
 """
 
 from __future__ import annotations
 
-import base64
-import html
-import io
+import json
+import math
 from pathlib import Path
 
 from tunepipe import artifacts
 from tunepipe.config import Config
 from tunepipe.errors import TunepipeError
+from tunepipe.evaluation import bootstrap, cache, champion as champions
+from tunepipe.evaluation.metrics import LOSS_METRICS, TEXT_METRICS
 
-REPORT_EXAMPLES = 5
-MODELS = ("base", "candidate")
+EXAMPLES_EACH_WAY = 3
 
 
 def evaluate(cfg: Config, model_dir: str, test_dir: str, html_path: str) -> dict:
-    """Score base and candidate on the test split; write the HTML report; return the metrics."""
-    frame = artifacts.read_parquet_dir(test_dir)
-    if frame.empty:
-        raise TunepipeError(f"the test split {test_dir} is empty: raise split.test or add data")
+    """The fine-tuned candidate in `model_dir` against base and champion (the pipeline's evaluate stage)."""
     from tunepipe.training.methods import trained_model_dir
-    from tunepipe.training.models import resolve_base_model
 
-    dirs = {"base": resolve_base_model(cfg), "candidate": str(trained_model_dir(model_dir))}
-    loss_rows = frame.head(cfg.evaluation.max_loss_rows)
-    gen_rows = frame.head(cfg.evaluation.max_samples)
-    scores, answers = {}, {}
-    for which in MODELS:
-        scores[which], answers[which], n_loss = score_model(cfg, dirs[which], loss_rows, gen_rows)
-    result = {
-        "n_loss": n_loss,
-        "n_generated": len(gen_rows),
-        "base": scores["base"],
-        "candidate": scores["candidate"],
-        "examples": _examples(gen_rows, answers),
-    }
-    write_report(cfg, result, Path(html_path))
-    _log(result, html_path)
+    candidate = str(trained_model_dir(model_dir))
+    return evaluate_models(cfg, {"candidate": candidate}, cfg.split.fixed_test_dir or test_dir, html_path,
+                           against_champion=True)
+
+
+def evaluate_models(cfg: Config, candidates: dict[str, str], test_dir: str, html_path: str,
+                    against_champion: bool = True) -> dict:
+    """Score base, `candidates` ({name: local dir or models:/ URI}) and the champion; return the result."""
+    frame = _read_test(test_dir)
+    rows = _rows(cfg, frame)
+    digest = _digest(frame)
+    champion = champions.resolve_champion(cfg) if against_champion else None
+    refs = {"base": cfg.model.base, **candidates, **({"champion": champion["uri"]} if champion else {})}
+    scores = {name: _scores(cfg, name, ref, rows, digest) for name, ref in refs.items()}
+    result = build_result(cfg, test_dir, digest, len(frame), refs, champion, rows, scores)
+    from tunepipe.evaluation.gate import decide
+
+    result["gate"] = decide(cfg, result)
+    _write(cfg, result, Path(html_path))
+    _log(result, Path(html_path))
     return result
 
 
-def score_model(cfg: Config, model_dir: str, loss_rows, gen_rows) -> tuple[dict, list[dict], int]:
-    """({loss, rouge_l}, per-row generations, rows scored for loss) for one model directory."""
-    from tunepipe.evaluation.metrics import answer_token_loss, mean, rouge_l
-    from tunepipe.training.data import encode_frame
-    from tunepipe.training.methods import load_trained
-    from tunepipe.training.peft_backend import set_threads
-
-    set_threads()
-    model, tokenizer = load_trained(cfg, model_dir)
-    examples, _, _ = encode_frame(cfg, tokenizer, loss_rows, cfg.model.max_seq_len)
-    if not examples:
-        raise TunepipeError(f"no test row fits model.max_seq_len={cfg.model.max_seq_len}: raise it")
-    loss = answer_token_loss(model, examples, tokenizer.pad_token_id, cfg.evaluation.batch_size)
-    predictions = generate_answers(cfg, model, tokenizer, gen_rows)
-    references = list(gen_rows["response"])
-    rouge = rouge_l(predictions, references)
-    per_row = [{"prediction": p, "rouge_l": r} for p, r in zip(predictions, rouge)]
-    return {"loss": round(loss, 4), "rouge_l": round(mean(rouge), 4)}, per_row, len(examples)
+def _read_test(test_dir: str):
+    if not Path(test_dir).exists():
+        raise TunepipeError(f"test split {test_dir} does not exist: run the split stage, or fix split.fixed_test_dir")
+    frame = artifacts.read_parquet_dir(test_dir)
+    if frame.empty:
+        raise TunepipeError(f"the test split {test_dir} is empty: raise split.test or add data")
+    return frame
 
 
-def generate_answers(cfg: Config, model, tokenizer, rows) -> list[str]:
-    """Greedy answers in batches, left-padded, prompts cut from the left to model.max_seq_len."""
-    import torch
-
-    from tunepipe.training.data import prompt_messages, prompt_text
-
-    tokenizer.padding_side, tokenizer.truncation_side = "left", "left"
-    records = rows.to_dict("records")
-    prompts = [prompt_text(tokenizer, prompt_messages(cfg, r["prompt"], r.get("context"))) for r in records]
-    answers: list[str] = []
-    size = cfg.evaluation.batch_size
-    for start in range(0, len(prompts), size):
-        batch = tokenizer(
-            prompts[start:start + size], return_tensors="pt", padding=True, truncation=True,
-            max_length=cfg.model.max_seq_len, add_special_tokens=False,
-        )
-        with torch.no_grad():
-            out = model.generate(
-                **batch, max_new_tokens=cfg.evaluation.max_new_tokens, do_sample=False,
-                pad_token_id=tokenizer.pad_token_id,
-            )
-        new = out[:, batch["input_ids"].shape[1]:]
-        answers += [t.strip() for t in tokenizer.batch_decode(new, skip_special_tokens=True)]
-    return answers
+def _rows(cfg: Config, frame) -> list[dict]:
+    n = max(cfg.evaluation.max_loss_rows, cfg.evaluation.max_samples)
+    rows = frame.head(n).to_dict("records")
+    for row in rows:
+        if row.get("context") is not None and row["context"] != row["context"]:
+            row["context"] = None
+    return rows
 
 
-def _examples(rows, answers: dict) -> list[dict]:
-    out = []
-    for i, record in enumerate(rows.head(REPORT_EXAMPLES).to_dict("records")):
-        out.append({
-            "prompt": record["prompt"],
-            "reference": record["response"],
-            **{which: answers[which][i]["prediction"] for which in MODELS},
-            **{f"{which}_rouge_l": round(answers[which][i]["rouge_l"], 4) for which in MODELS},
-        })
+def _digest(frame) -> str:
+    from tunepipe.digest import pandas_digest
+
+    return pandas_digest(frame)
+
+
+def _identity(cfg: Config, name: str, ref: str) -> str | None:
+    """What a cached score is keyed on; None for a model that may change (a fresh candidate dir)."""
+    if ref.startswith("models:/") and "@" not in ref:
+        mv_name, version = ref[len("models:/"):].rsplit("/", 1)
+        from tunepipe import tracking
+
+        run_id = tracking.client(cfg).get_model_version(mv_name, version).run_id
+        return f"{ref}#{run_id}"
+    if name == "base":
+        from tunepipe.training.models import resolve_base_model
+
+        return cache.dir_identity(resolve_base_model(cfg))
+    return None
+
+
+def _local_dir(cfg: Config, name: str, ref: str) -> str:
+    if name == "base":
+        from tunepipe.training.models import resolve_base_model
+
+        return resolve_base_model(cfg)
+    if ref.startswith("models:/"):
+        from tunepipe.registry.register import download_model_dir
+
+        return download_model_dir(cfg, ref)
+    from tunepipe.training.methods import trained_model_dir
+
+    path = Path(ref)
+    if (path / "config.json").is_file() or (path / "adapter_config.json").is_file():
+        return str(path)
+    return str(trained_model_dir(path))
+
+
+def _scores(cfg: Config, name: str, ref: str, rows: list[dict], digest: str) -> dict:
+    from tunepipe.evaluation.scoring import score_model
+
+    identity = _identity(cfg, name, ref)
+    key = cache.key(cfg, identity, digest) if identity else None
+    cached = cache.load(cfg, key) if key else None
+    if cached is not None:
+        return {**cached, "cached": True}
+    scores = score_model(cfg, _local_dir(cfg, name, ref), rows)
+    if key:
+        cache.save(cfg, key, scores)
+    return {**scores, "cached": False}
+
+
+def metric_names(scores: dict[str, dict]) -> list[str]:
+    extra = sorted({k for s in scores.values() for k in s if k.startswith("ragas.")})
+    return [*LOSS_METRICS, *TEXT_METRICS, *extra]
+
+
+def _metric_table(scores: dict, names: list[str]) -> dict:
+    table = {}
+    for metric in names:
+        if metric not in LOSS_METRICS and metric not in scores:
+            continue
+        value, n = bootstrap.value(metric, scores)
+        reason = (scores.get("reasons") or {}).get(metric) if value is None else None
+        table[metric] = {"value": value, "n": n, "reason": reason or (None if value is not None else "no row scored")}
+    return table
+
+
+def _deltas(cfg: Config, scores: dict, names: list[str]) -> dict:
+    out = {}
+    for model in (m for m in scores if m not in ("base", "champion")):
+        for reference in (r for r in ("base", "champion") if r in scores):
+            pair = {}
+            for metric in names:
+                if metric in LOSS_METRICS or (metric in scores[model] and metric in scores[reference]):
+                    delta = bootstrap.paired_delta(metric, scores[model], scores[reference],
+                                                   cfg.evaluation.bootstrap_resamples)
+                    if delta is not None:
+                        pair[metric] = delta
+            out[f"{model}-{reference}"] = pair
     return out
 
 
-def _chart(result: dict) -> str:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 2, figsize=(8, 3.2))
-    for ax, metric, title in zip(axes, ("loss", "rouge_l"), ("answer loss (lower is better)", "ROUGE-L (higher is better)")):
-        values = [result[which][metric] for which in MODELS]
-        bars = ax.bar(MODELS, values, color=["#9aa5b1", "#2f80ed"])
-        ax.bar_label(bars, fmt="%.3f")
-        ax.set_title(title, fontsize=10)
-        ax.margins(y=0.2)
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100)
-    plt.close(fig)
-    return base64.b64encode(buf.getvalue()).decode("ascii")
-
-
-def write_report(cfg: Config, result: dict, path: Path) -> None:
-    """One HTML file, no external resources: summary table, chart, and a few generated examples."""
-    e = html.escape
-    rows = "".join(
-        f"<tr><td>{which}</td><td>{result[which]['loss']:.4f}</td><td>{result[which]['rouge_l']:.4f}</td></tr>"
-        for which in MODELS
-    )
-    examples = "".join(
-        f"<tr><td>{e(x['prompt'])}</td><td>{e(x['reference'])}</td>"
-        f"<td>{e(x['base'])}<br><small>ROUGE-L {x['base_rouge_l']:.3f}</small></td>"
-        f"<td>{e(x['candidate'])}<br><small>ROUGE-L {x['candidate_rouge_l']:.3f}</small></td></tr>"
-        for x in result["examples"]
-    )
-    gain = result["candidate"]["rouge_l"] - result["base"]["rouge_l"]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(f"""<!doctype html>
-<html><head><meta charset="utf-8"><title>tunepipe evaluation</title>
-<style>body{{font-family:sans-serif;max-width:960px;margin:2em auto}}table{{border-collapse:collapse;width:100%}}
-td,th{{border:1px solid #ccc;padding:4px 8px;vertical-align:top;text-align:left}}th{{background:#f3f3f3}}</style>
-</head><body>
-<h1>Evaluation: {e(cfg.registry.model_name)} candidate vs base ({e(cfg.model.base)})</h1>
-<p>Answer loss over {result['n_loss']} test rows; ROUGE-L of greedy answers (max {cfg.evaluation.max_new_tokens}
-new tokens) on {result['n_generated']} rows. ROUGE-L gain: <b>{gain:+.4f}</b>.</p>
-<table><tr><th>model</th><th>answer loss</th><th>ROUGE-L</th></tr>{rows}</table>
-<p><img alt="base vs candidate" src="data:image/png;base64,{_chart(result)}"></p>
-<h2>Examples</h2>
-<table><tr><th>prompt</th><th>reference</th><th>base</th><th>candidate</th></tr>{examples}</table>
-</body></html>
-""")
+def build_result(cfg: Config, test_dir: str, digest: str, n_rows: int, refs: dict, champion: dict | None,
+                 rows: list[dict], scores: dict) -> dict:
+    names = metric_names(scores)
+    models = {name: {"ref": ref} for name, ref in refs.items() if name != "champion"}
+    models["champion"] = {"ref": champion["ref"], "version": champion["version"]} if champion else None
+    for name in models:
+        if models[name] is not None:
+            models[name]["cached"] = scores[name]["cached"]
+    n_loss = min(len(rows), cfg.evaluation.max_loss_rows)
+    return {
+        "test": {"dir": str(test_dir), "digest": digest, "n_rows": n_rows, "fixed": bool(cfg.split.fixed_test_dir),
+                 "n_loss_rows": n_loss, "n_generated": min(len(rows), cfg.evaluation.max_samples),
+                 "n_truncated": scores["base"]["n_truncated"], "n_too_long": scores["base"]["n_dropped"]},
+        "models": models,
+        "champion_note": champions.note(cfg, champion),
+        "metrics": {name: _metric_table(s, names) for name, s in scores.items()},
+        "deltas": _deltas(cfg, scores, names),
+        "slices": bootstrap.slices(rows, {m: s for m, s in scores.items()}, names),
+        "examples": examples(rows, scores),
+    }
 
 
-def _log(result: dict, html_path: str) -> None:
+def examples(rows: list[dict], scores: dict) -> list[dict]:
+    """The generated rows where the candidate gained most and lost most ROUGE-L against base."""
+    cand, base = scores.get("candidate"), scores["base"]
+    if cand is None:
+        return []
+    diffs = [(c - b, i) for i, (c, b) in enumerate(zip(cand["rouge_l"], base["rouge_l"])) if not math.isnan(c - b)]
+    diffs.sort(reverse=True)
+    picked = [("win", i) for d, i in diffs[:EXAMPLES_EACH_WAY] if d > 0]
+    picked += [("regression", i) for d, i in diffs[::-1][:EXAMPLES_EACH_WAY] if d < 0]
+    return [_example(rows[i], i, kind, scores) for kind, i in picked]
+
+
+def _example(row: dict, i: int, kind: str, scores: dict) -> dict:
+    context = row.get("context")
+    return {
+        "kind": kind, "prompt": row["prompt"], "reference": row["response"],
+        "contexts": [c for c in context.split("\n\n") if c.strip()] if context else None,
+        "shape": row.get("shape") or "", "source": Path(str(row.get("source") or "")).name,
+        "answers": {m: s["answers"][i] for m, s in scores.items()},
+        "scores": {m: {k: s[k][i] for k in TEXT_METRICS} for m, s in scores.items()},
+    }
+
+
+def _write(cfg: Config, result: dict, html_path: Path) -> None:
+    html_path.parent.mkdir(parents=True, exist_ok=True)
+    (html_path.parent / "evaluation.json").write_text(json.dumps(result, indent=1, default=str))
+    md_path = html_path.with_suffix(".md")
+    try:
+        from tunepipe.evaluation.report import write_report
+    except ImportError:
+        return _fallback_report(result, html_path, md_path)
+    write_report(cfg, result, html_path, md_path)
+
+
+def _fallback_report(result: dict, html_path: Path, md_path: Path) -> None:
+    """Until the full report lands: the metric table as Markdown, and the same in a <pre> page."""
+    import html
+
+    lines = [f"# Evaluation\n\n{result['champion_note']}\n", "| model | metric | value | n |", "|---|---|---|---|"]
+    for model, table in result["metrics"].items():
+        lines += [f"| {model} | {m} | {v['value']} | {v['n']} |" for m, v in table.items()]
+    text = "\n".join(lines) + "\n"
+    md_path.write_text(text)
+    html_path.write_text(f"<!doctype html><html><body><pre>{html.escape(text)}</pre></body></html>\n")
+
+
+def logged_metrics(result: dict) -> dict[str, float]:
+    """Flat numeric view for MLflow and the KFP Metrics artifact: values, and deltas with their bounds."""
+    out = {f"{model}.{metric}": v["value"] for model, table in result["metrics"].items()
+           for metric, v in table.items() if v["value"] is not None}
+    for pair, table in result["deltas"].items():
+        for metric, d in table.items():
+            out.update({f"delta.{pair}.{metric}": d["value"], f"delta.{pair}.{metric}.low": d["low"],
+                        f"delta.{pair}.{metric}.high": d["high"]})
+    return {k.replace("ragas.", "ragas_"): float(v) for k, v in out.items() if math.isfinite(v)}
+
+
+def _log(result: dict, html_path: Path) -> None:
     import mlflow
 
     if mlflow.active_run() is None:
         return
-    metrics = {f"{which}_{k}": v for which in MODELS for k, v in result[which].items()}
-    metrics["rouge_l_gain"] = result["candidate"]["rouge_l"] - result["base"]["rouge_l"]
-    metrics["loss_delta"] = result["candidate"]["loss"] - result["base"]["loss"]
-    mlflow.log_metrics(metrics)
-    mlflow.log_params({"eval_n_loss": result["n_loss"], "eval_n_generated": result["n_generated"]})
-    mlflow.log_artifact(html_path)
+    mlflow.log_metrics(logged_metrics(result))
+    test = result["test"]
+    mlflow.log_params({"eval_n_rows": test["n_rows"], "eval_n_loss": test["n_loss_rows"],
+                       "eval_n_generated": test["n_generated"], "eval_fixed_test": test["fixed"]})
+    champion = result["models"]["champion"]
+    mlflow.set_tags({"tunepipe.eval.test_digest": test["digest"],
+                     "tunepipe.eval.champion_version": champion["version"] if champion else "none"})
+    for path in (html_path, html_path.with_suffix(".md"), html_path.parent / "evaluation.json"):
+        if path.is_file():
+            mlflow.log_artifact(str(path))
