@@ -14,7 +14,6 @@ import tempfile
 from pathlib import Path
 
 from tunepipe import tracking
-from tunepipe.tracking import flatten_metrics
 from tunepipe.config import Config
 from tunepipe.errors import TunepipeError
 
@@ -118,13 +117,15 @@ def pip_requirements() -> list[str]:
 
 
 def version_tags(metrics: dict, lineage: dict) -> dict[str, str]:
+    from tunepipe.evaluation.tags import eval_tags, metric_tags
+
     tags = {f"{TAG_PREFIX}{k}": str(v) for k, v in lineage.items() if v is not None}
-    tags.update({f"{TAG_PREFIX}metric.{k}": f"{v:.6g}" for k, v in flatten_metrics(metrics).items()})
-    return tags
+    return {**tags, **metric_tags(metrics, TAG_PREFIX), **eval_tags(metrics)}
 
 
 def model_card(cfg: Config, name: str, version: str, metrics: dict, lineage: dict) -> str:
     """The Markdown model card: what the model is, what it was trained on, how it scored."""
+    from tunepipe.evaluation.tags import card_section
     from tunepipe.training.methods import describe
 
     lines = [
@@ -134,18 +135,22 @@ def model_card(cfg: Config, name: str, version: str, metrics: dict, lineage: dic
         "",
         "## Evaluation (held-out test split)",
         "",
-        "| model | loss | ROUGE-L |",
-        "|---|---|---|",
     ]
-    for which in ("base", "candidate"):
-        scores = metrics.get(which) or {}
-        lines.append(f"| {which} | {_fmt(scores.get('loss'))} | {_fmt(scores.get('rouge_l'))} |")
-    lines += ["", f"Rows scored for loss: {metrics.get('n_loss', '?')}; generated: {metrics.get('n_generated', '?')}.", ""]
+    lines += card_section(metrics) or _legacy_scores(metrics)
+    lines.append("")
     lines += ["## Lineage", "", "| key | value |", "|---|---|"]
     lines += [f"| {k} | `{v}` |" for k, v in sorted(lineage.items()) if v is not None]
     lines += ["", "## Intended use", "", "Answers questions in the style of the approved training data. "
               "Review the evaluation examples in the evaluation report before promoting it to champion.", ""]
     return "\n".join(lines)
+
+
+def _legacy_scores(metrics: dict) -> list[str]:
+    lines = ["| model | loss | ROUGE-L |", "|---|---|---|"]
+    for which in ("base", "candidate"):
+        scores = metrics.get(which) or {}
+        lines.append(f"| {which} | {_fmt(scores.get('loss'))} | {_fmt(scores.get('rouge_l'))} |")
+    return lines + ["", f"Rows scored for loss: {metrics.get('n_loss', '?')}; generated: {metrics.get('n_generated', '?')}."]
 
 
 def _fmt(value) -> str:
