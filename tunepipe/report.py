@@ -9,14 +9,26 @@ from tunepipe.config import Config
 
 
 def _fmt(value) -> str:
-    return f"{value:.4f}" if isinstance(value, float) else str(value)
+    return f"{value:.4f}" if isinstance(value, float) else ("n/a" if value is None else str(value))
+
+
+def _interval(delta: dict | None) -> str:
+    return f"{delta['value']:+.4f} [{delta['low']:+.4f}, {delta['high']:+.4f}]" if delta else ""
 
 
 def _metrics_table(evaluation: dict) -> Table:
-    table = Table("metric (held-out test)", "base", "fine-tuned", title="Evaluation")
-    base, cand = evaluation.get("base", {}), evaluation.get("candidate", {})
-    for name in sorted(set(base) | set(cand)):
-        table.add_row(name, _fmt(base.get(name, "")), _fmt(cand.get(name, "")))
+    """Each metric of base, fine-tuned and champion, with n and the fine-tuned model's 95% intervals."""
+    metrics, deltas = evaluation.get("metrics", {}), evaluation.get("deltas", {})
+    champion = (evaluation.get("models") or {}).get("champion")
+    columns = ["metric (held-out test)", "n", "base", "fine-tuned"] + (["champion"] if champion else [])
+    columns += ["fine-tuned - base (95% CI)"] + (["vs champion (95% CI)"] if champion else [])
+    table = Table(*columns, title="Evaluation", caption=evaluation.get("champion_note"))
+    for name, entry in metrics.get("candidate", {}).items():
+        cells = [_fmt(metrics.get(m, {}).get(name, {}).get("value")) for m in ("base", "candidate")]
+        cells += [_fmt(metrics.get("champion", {}).get(name, {}).get("value"))] if champion else []
+        cells += [_interval(deltas.get("candidate-base", {}).get(name))]
+        cells += [_interval(deltas.get("candidate-champion", {}).get(name))] if champion else []
+        table.add_row(name, str(entry.get("n", "")), *cells)
     return table
 
 
