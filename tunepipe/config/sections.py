@@ -313,6 +313,20 @@ class GateConfig(_Section):
         return self
 
 
+class JudgeConfig(_Section):
+    """An OpenAI-compatible endpoint whose model judges the RAG answers (ragas's LLM-judged metrics)."""
+
+    base_url: str = Field(min_length=1, description="e.g. http://127.0.0.1:8000/v1 (tunepipe serve, vLLM, trtllm-serve)")
+    model: str = Field(min_length=1, description="the request's `model`")
+    api_key_env: str | None = Field(default=None, description="env var holding the endpoint's API key")
+    timeout_s: float = Field(default=60.0, gt=0, description="per request; a judge past it: metric not computed")
+    max_rows: int = Field(default=16, ge=1, description="RAG rows judged per model (each costs several requests)")
+    max_tokens: int = Field(default=512, ge=16, description="per judge reply")
+    embeddings_model: str | None = Field(
+        default=None, description="an embeddings model the endpoint serves (/v1/embeddings), for answer relevancy; "
+        "unset: that metric is not computed")
+
+
 class EvaluationConfig(_Section):
     max_samples: int = Field(default=48, ge=1, description="rows whose answers are generated and scored")
     max_loss_rows: int = Field(default=300, ge=1, description="rows scored for answer-token loss")
@@ -322,6 +336,7 @@ class EvaluationConfig(_Section):
     cache_scores: bool = Field(default=True, description="reuse the base model's and registered versions' scores "
                                "on the same test set and evaluation settings (under <data_dir>/eval_cache)")
     gate: GateConfig = Field(default_factory=GateConfig)
+    judge: JudgeConfig | None = Field(default=None, description="unset: only ragas's non-LLM metrics")
 
 
 class MlflowConfig(_Section):
