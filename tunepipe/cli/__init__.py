@@ -20,6 +20,8 @@ app.registered_commands += registry.app.registered_commands
 app.add_typer(registry.models_app, name="models")
 from tunepipe.cli import schedule  # noqa: E402
 app.add_typer(schedule.schedule_app, name="schedule")
+from tunepipe.cli import evaluation  # noqa: E402
+app.registered_commands += evaluation.app.registered_commands
 
 
 def main():
