@@ -74,7 +74,7 @@ def test_html_report_is_self_contained_and_escapes_hostile_text(tmp_path, result
 
 def test_model_card_section_carries_the_comparison(result):
     card = model_card_section(result)
-    assert card.startswith("## Comparison")
+    assert card.startswith("### Comparison")
     assert "| rouge_l | 0.31 | 0.42 | 0.4 | +0.11 [+0.05, +0.17] | +0.02 [-0.03, +0.07] |" in card
     assert "compared with champion tunepipe-model v3" in card and "Gate failed" in card
 

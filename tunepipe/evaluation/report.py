@@ -213,7 +213,8 @@ def render_markdown(result: dict) -> str:
 
 
 def model_card_section(result: dict) -> str:
-    """The model card's "Comparison" section: metrics of each model, gains with intervals, the gate's verdict."""
+    """The model card's comparison (a `###` section under the card's evaluation heading): each model's
+    metrics, the differences with their intervals, the gate's verdict."""
     names = models(result)
     deltas = result.get("deltas", {})
     pairs = [p for p in ("candidate-base", "candidate-champion") if p in deltas]
@@ -228,7 +229,7 @@ def model_card_section(result: dict) -> str:
     test = result.get("test", {})
     _, line = gate_line(result)
     return "\n".join([
-        "## Comparison", "",
+        "### Comparison with base and champion", "",
         _md(f"Held-out test set {str(test.get('digest', ''))[:12]} ({test.get('n_rows', '?')} rows"
             f"{', fixed' if test.get('fixed') else ''}). {result.get('champion_note', '')}"), "",
         *_md_table(header, rows, "No metric was computed."), "", _md(line), "",
