@@ -84,13 +84,17 @@ def judge_server(tmp_path_factory):
         yield url, recorder
 
 
-def test_judged_metrics_against_tunepipe_server_honour_response_format(judge_server):
+@pytest.mark.parametrize("mode", ["json_object", "json_schema"])
+def test_judged_metrics_against_tunepipe_server_honour_response_format(judge_server, mode):
     url, recorder = judge_server
-    judge = {"base_url": url, "model": "tiny-judge", "max_rows": 1, "max_tokens": 24, "timeout_s": 60}
+    recorder.exchanges.clear()
+    judge = {"base_url": url, "model": "tiny-judge", "max_rows": 1, "max_tokens": 24, "response_format": mode}
     scores = score_rag(_cfg(judge), ROWS, ANSWERS)
     assert recorder.exchanges, "ragas sent no request to the judge"
     for request, reply in recorder.exchanges:
-        assert request["response_format"] == {"type": "json_object"}
+        assert request["response_format"]["type"] == mode
+        if mode == "json_schema":
+            assert request["response_format"]["json_schema"]["schema"]["type"] == "object"
         choice = reply["choices"][0]
         if choice["finish_reason"] == "stop":
             assert isinstance(json.loads(choice["message"]["content"]), dict)
@@ -147,9 +151,13 @@ def test_slow_judge_times_out_to_none_and_the_reason():
         assert values == [None, None, None] and reason.startswith("judge timed out after 0.3s")
 
 
-def test_invalid_json_from_the_judge_gives_none_and_the_reason():
-    with running_server(_fake_judge(content="certainly! the verdict is {yes")) as url:
+@pytest.mark.parametrize("content, expected", [
+    ("certainly! the verdict is {yes", "judge returned invalid JSON: 'certainly!"),
+    ('{"description": "the schema, not an answer"}', "judge's JSON does not fit ragas's"),
+])
+def test_invalid_json_from_the_judge_gives_none_and_the_reason(content, expected):
+    with running_server(_fake_judge(content=content)) as url:
         scores = score_rag(_cfg({"base_url": url, "model": "m"}), ROWS, ANSWERS)
     for name, (values, reason) in zip(JUDGED_METRICS, _judged(scores)):
         assert values == [None, None, None]
-        assert reason.startswith("judge returned invalid JSON") or (name == "answer_relevancy" and "embeddings" in reason)
+        assert reason.startswith(expected) or (name == "answer_relevancy" and "embeddings" in reason)

@@ -322,6 +322,9 @@ class JudgeConfig(_Section):
     timeout_s: float = Field(default=60.0, gt=0, description="per request; a judge past it: metric not computed")
     max_rows: int = Field(default=16, ge=1, description="RAG rows judged per model (each costs several requests)")
     max_tokens: int = Field(default=512, ge=16, description="per judge reply")
+    response_format: Literal["json_object", "json_schema"] = Field(
+        default="json_object", description="json_object: ragas's JSON mode; json_schema: each request also carries "
+        "the reply's schema (tunepipe serve, vLLM and trtllm-serve then constrain the judge to it)")
     embeddings_model: str | None = Field(
         default=None, description="an embeddings model the endpoint serves (/v1/embeddings), for answer relevancy; "
         "unset: that metric is not computed")

@@ -102,8 +102,7 @@ def _finite(value: Any, why: str) -> float:
 def _string_scorers() -> dict[str, Scorer]:
     from ragas.metrics.collections import BleuScore, NonLLMStringSimilarity, RougeScore
 
-    metrics = {"non_llm_string_similarity": NonLLMStringSimilarity(), "rouge_score": RougeScore(rouge_type="rougeL"),
-               "bleu_score": BleuScore()}
+    metrics = dict(zip(STRING_METRICS, (NonLLMStringSimilarity(), RougeScore(rouge_type="rougeL"), BleuScore())))
 
     def scorer(metric) -> Scorer:
         async def score(s: dict) -> float:
@@ -112,7 +111,6 @@ def _string_scorers() -> dict[str, Scorer]:
             return _finite(await metric.ascore(reference=s["reference"], response=s["answer"]), "ragas returned NaN")
         return score
 
-    assert tuple(metrics) == STRING_METRICS
     return {name: scorer(metric) for name, metric in metrics.items()}
 
 
@@ -170,20 +168,19 @@ def _api_key(judge) -> str:
 
 
 def _judge_scorers(judge, client) -> dict[str, Scorer]:
-    from ragas.llms import llm_factory
     from ragas.metrics.collections import AnswerRelevancy, FactualCorrectness, Faithfulness
 
-    llm = llm_factory(judge.model, provider="openai", client=client, max_tokens=judge.max_tokens)
+    llm = _judge_llm(judge, client)
+    faithful, factual = Faithfulness(llm=llm), FactualCorrectness(llm=llm)
 
     async def faithfulness(s: dict) -> float:
         if not s["contexts"]:
             raise _NotScored("the row has no contexts")
-        result = await Faithfulness(llm=llm).ascore(user_input=s["question"], response=s["answer"],
-                                                    retrieved_contexts=s["contexts"])
+        result = await faithful.ascore(user_input=s["question"], response=s["answer"], retrieved_contexts=s["contexts"])
         return _finite(result, "the judge found no statement in the answer")
 
     async def factual_correctness(s: dict) -> float:
-        result = await FactualCorrectness(llm=llm).ascore(response=s["answer"], reference=s["reference"])
+        result = await factual.ascore(response=s["answer"], reference=s["reference"])
         return _finite(result, "the judge found no claim to check")
 
     relevancy = None
@@ -200,6 +197,20 @@ def _judge_scorers(judge, client) -> dict[str, Scorer]:
 
     return {"faithfulness": faithfulness, "factual_correctness": factual_correctness,
             "answer_relevancy": answer_relevancy}
+
+
+def _judge_llm(judge, client):
+    """ragas's own JSON-mode judge (`llm_factory`), or, for json_schema, the same ragas LLM over an instructor
+    client that also sends each reply's JSON schema, so a server with structured outputs constrains to it."""
+    if judge.response_format == "json_object":
+        from ragas.llms import llm_factory
+
+        return llm_factory(judge.model, provider="openai", client=client, max_tokens=judge.max_tokens)
+    import instructor
+    from ragas.llms.base import InstructorLLM, InstructorModelArgs
+
+    return InstructorLLM(client=instructor.from_openai(client, mode=instructor.Mode.JSON_SCHEMA), model=judge.model,
+                         provider="openai", model_args=InstructorModelArgs(max_tokens=judge.max_tokens))
 
 
 class _Breaker:
@@ -236,10 +247,23 @@ def judge_failure(err: BaseException, judge) -> tuple[str, bool]:
             return f"judge unreachable: {judge.base_url} ({_cause_text(e)})", True
         if isinstance(e, openai.APIStatusError):
             return f"judge answered HTTP {e.status_code}: {_short(_status_message(e))}", e.status_code in (401, 403, 404)
-    names = {type(e).__name__ for e in chain}
-    if "IncompleteOutputException" in names:
+    if any(type(e).__name__ == "IncompleteOutputException" for e in chain):
         return f"judge reply cut at evaluation.judge.max_tokens ({judge.max_tokens}) before its JSON was complete", False
-    return f"judge returned invalid JSON for ragas's schema: {_short(str(chain[-1]) or type(chain[-1]).__name__)}", False
+    return _schema_failure(chain), False
+
+
+def _schema_failure(chain: list[BaseException]) -> str:
+    from pydantic import ValidationError
+
+    invalid = [e for e in chain if isinstance(e, ValidationError)]
+    if not invalid:
+        return f"judging failed: {_short(str(chain[-1]) or type(chain[-1]).__name__)}"
+    last = invalid[-1]
+    first = last.errors()[0]
+    if first["type"] == "json_invalid":
+        return f"judge returned invalid JSON: {_short(repr(first.get('input', '')), 80)}"
+    where = ".".join(str(x) for x in first.get("loc", ())) or "reply"
+    return f"judge's JSON does not fit ragas's {last.title} schema: {where}: {first['msg']}"
 
 
 def _chain(err: BaseException) -> list[BaseException]:
