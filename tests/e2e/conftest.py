@@ -1,5 +1,6 @@
 """Session fixtures of the e2e tests: a project on the tiny model, and its first `tunepipe run`."""
 
+import json
 import os
 import subprocess
 import sys
@@ -10,6 +11,22 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 TUNEPIPE = [sys.executable, "-m", "tunepipe.cli"]
+PII_SALT = "e2e-salt-9f2c47d1b83a6e05"
+PLANTED = {"PERSON": "Ingrid Holmqvist", "EMAIL_ADDRESS": "ingrid.holmqvist@fastmail.se",
+           "PHONE_NUMBER": "+44 20 7946 0958", "CREDIT_CARD": "5425 2334 3010 9903", "US_SSN": "536-22-8156",
+           "IBAN_CODE": "GB82 WEST 1234 5698 7654 32", "IP_ADDRESS": "203.0.113.77"}
+
+
+def plant_pii(data: Path) -> None:
+    """Planted identifiers in a record repeated 6 times (a duplicate cluster) and in a malformed line."""
+    p = PLANTED
+    question = (f"My card {p['CREDIT_CARD']} was charged twice. I am {p['PERSON']} ({p['EMAIL_ADDRESS']}, "
+                f"{p['PHONE_NUMBER']}), SSN {p['US_SSN']}, IBAN {p['IBAN_CODE']}, I log in from {p['IP_ADDRESS']}.")
+    record = json.dumps({"input": question, "output": "Hi Ingrid, we have refunded the duplicate charge. Steps: "
+                         "1) Check your statement 2) Contact us if it is still there."})
+    broken = f'{{"input": "Call {p["PERSON"]} on {p["PHONE_NUMBER"]}", "output": '
+    with data.open("a", encoding="utf-8") as fh:
+        fh.write("\n".join([record] * 6 + [broken]) + "\n")
 
 
 def write_config(project: Path, data: Path, model_dir: str, **extra) -> Path:
@@ -30,7 +47,8 @@ def write_config(project: Path, data: Path, model_dir: str, **extra) -> Path:
 
 
 def tunepipe(*args, cwd: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "COLUMNS": "200", "PYTHONPATH": str(REPO)}
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "COLUMNS": "200", "PYTHONPATH": str(REPO),
+           "TUNEPIPE_PII_SALT": PII_SALT}
     for leaked in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI"):
         env.pop(leaked, None)
     return subprocess.run([*TUNEPIPE, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=1800)
@@ -52,6 +70,7 @@ def project(tmp_path_factory):
     data = root / "support.jsonl"
     subprocess.run([sys.executable, str(REPO / "examples/generate_data.py"), "--seed", "3", "--n", "240",
                     "--out", str(data)], check=True)
+    plant_pii(data)
     model_dir = build_tiny_model(str(root / "tiny-model"))
     return root, data, model_dir
 
@@ -59,5 +78,5 @@ def project(tmp_path_factory):
 @pytest.fixture(scope="session")
 def first_run(project):
     root, data, model_dir = project
-    config = write_config(root, data, model_dir)
+    config = write_config(root, data, model_dir, pii__actions={"EMAIL_ADDRESS": "hash"})
     return config, tunepipe("run", str(config), cwd=root)

@@ -11,7 +11,9 @@ def ingest_op(config: str, data_fingerprint: str, records: Output[Dataset], quar
     """Read raw files, validate every row, quarantine bad rows with a reason."""
     from tunepipe.components.runtime import run_stage
     from tunepipe.data_quality.ingest import ingest
+    from tunepipe.pii.examples import SENSITIVE
 
+    quarantine.metadata.update(SENSITIVE)
     return run_stage(config, "ingest", lambda cfg: ingest(cfg, records.path, quarantine.path))
 
 

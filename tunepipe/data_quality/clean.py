@@ -28,6 +28,8 @@ from tunepipe.data_quality import filters
 from tunepipe.data_quality.common import REMOVED_COLUMNS, read_dataset
 from tunepipe.data_quality.spark import get_spark
 from tunepipe.errors import TunepipeError
+from tunepipe.pii.examples import mark_sensitive
+from tunepipe.scheduling import record_cache
 from tunepipe.tracking import log_metrics
 
 TEXT_COLUMNS = filters.TEXT_FIELDS
@@ -52,10 +54,9 @@ def clean_records(cfg: Config, in_dir: str, out_dir: str, removed_dir: str) -> d
     spark = get_spark(cfg)
     df = read_dataset(spark, in_dir, "ingested dataset")
     columns = df.columns
-    cleaned = df.select(*[
-        clean_text(F.col(c), cfg.clean.strip_html, patterns).alias(c) if c in TEXT_COLUMNS else c for c in columns
-    ]).withColumn("context", F.when(F.col("context") != "", F.col("context")))
-    judged = cleaned.withColumn("_q", quality(cfg.clean, tokenizer)(*TEXT_COLUMNS)).select(*columns, "_q.*").persist()
+    judged = record_cache.reuse(cfg, "clean", cache_version(cfg, tokenizer), df, list(TEXT_COLUMNS),
+                                [*TEXT_COLUMNS, *QUALITY.fieldNames()],
+                                lambda d: judge(cfg, d, patterns, tokenizer)).persist()
     try:
         kept = judged.filter(F.col("reason").isNull())
         kept.select(*columns, "prompt_tokens", "response_tokens").write.mode("overwrite").parquet(out_dir)
@@ -65,13 +66,31 @@ def clean_records(cfg: Config, in_dir: str, out_dir: str, removed_dir: str) -> d
     finally:
         judged.unpersist()
     summary = summarise(counts)
-    artifacts.write_summary(removed_dir, {"stage": "clean", "removed": sum(summary["filtered"].values()),
-                                          "filtered": summary["filtered"]})
-    artifacts.write_summary(out_dir, summary)
+    removed = {"stage": "clean", "removed": sum(summary["filtered"].values()), "filtered": summary["filtered"]}
+    artifacts.write_summary(removed_dir, mark_sensitive(removed))
+    artifacts.write_summary(out_dir, mark_sensitive(summary))
     log_metrics({k: summary[k] for k in ("input_rows", "kept", "filtered")}, prefix="clean.")
     if summary["kept"] == 0:
         raise TunepipeError(nothing_left_message(cfg.clean, summary, in_dir, removed_dir))
     return summary
+
+
+def judge(cfg: Config, df, patterns: list[re.Pattern], tokenizer: str):
+    """Every row normalised and judged (lazy): text columns replaced, the QUALITY columns added."""
+    columns = df.columns
+    cleaned = df.select(*[
+        clean_text(F.col(c), cfg.clean.strip_html, patterns).alias(c) if c in TEXT_COLUMNS else c for c in columns
+    ]).withColumn("context", F.when(F.col("context") != "", F.col("context")))
+    return cleaned.withColumn("_q", quality(cfg.clean, tokenizer)(*TEXT_COLUMNS)).select(*columns, "_q.*")
+
+
+def cache_version(cfg: Config, tokenizer: str) -> str:
+    """The per-record cache's version: clean config, tokenizer files, this module's and the filters' code."""
+    import sys
+
+    files = {name: (Path(tokenizer) / name).stat().st_size for name in TOKENIZER_FILES if (Path(tokenizer) / name).is_file()}
+    config = {"clean": cfg.clean.model_dump(mode="json"), "tokenizer": tokenizer, "files": files}
+    return record_cache.stage_version(config, [sys.modules[__name__], filters], ["resiliparse", "py3langid", "tokenizers"])
 
 
 def clean_text(col: Column, strip_html: bool = True, boilerplate: list[re.Pattern] | tuple = ()) -> Column:

@@ -2,7 +2,8 @@
 
 `write_data_card` writes a self-contained HTML page (token-length histograms as embedded PNG) and a
 Markdown twin: the content digest, the per-source row accounting, quarantine and filter reasons,
-record shapes, token-length statistics, the largest near-duplicate clusters and the schema. With an
+record shapes, token-length statistics, the largest near-duplicate clusters (their example redacted by
+the PII policy: the card describes the dataset before the PII step) and the schema. With an
 active MLflow run it logs both files and records the dataset with `mlflow.log_input` (digest, source
 and schema; the rows stay where they are). Histograms are aggregated by Spark; no rows reach the driver.
 """
@@ -21,6 +22,7 @@ from tunepipe.data_quality.accounting import accounting
 from tunepipe.data_quality.common import read_dataset
 from tunepipe.data_quality.spark import get_spark
 from tunepipe.digest import spark_digest
+from tunepipe.pii.examples import redact_examples
 
 TOKEN_COLUMNS = ("prompt_tokens", "response_tokens")
 N_BINS = 30
@@ -63,7 +65,7 @@ def build_card(cfg: Config, dataset_dir: str, summaries: dict) -> dict:
         "skipped_files": ingest.get("skipped_files", []),
         "token_stats": stats,
         "token_histograms": hists,
-        "clusters": dedup.get("largest_clusters", []),
+        "clusters": shown_clusters(cfg, dedup.get("largest_clusters", [])),
         "generated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
 
@@ -95,6 +97,13 @@ def _tables(card: dict) -> list[tuple[str, tuple, list, str]]:
           for c in card["clusters"]], "No near-duplicate clusters."),
         ("Schema", ("column", "type"), card["schema"], "-"),
     ]
+
+
+def shown_clusters(cfg: Config, clusters: list[dict]) -> list[dict]:
+    """The clusters with the one example the card shows, redacted by the PII policy (the dedup summary's
+    examples already are, unless it came from an older run or another tool)."""
+    shown = redact_examples(cfg, [_first_example(c) for c in clusters])
+    return [{**c, "examples": [text]} for c, text in zip(clusters, shown)]
 
 
 def _first_example(cluster: dict) -> str:

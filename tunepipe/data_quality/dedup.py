@@ -29,7 +29,8 @@ exact Jaccard on the shingles (64-bit hashes of them), once.
 Every removed row goes to `removed_dir` with stage "dedup", reason exact_duplicate or
 near_duplicate and a detail naming the row it duplicates. Accounting, per source as in total:
 input_rows = kept + exact_duplicates + near_duplicates. `groups` counts the groups of two or more
-kept rows; `grouped_rows` the rows in them.
+kept rows; `grouped_rows` the rows in them. The examples of `largest_clusters` are redacted with the
+configured PII policy (`pii.examples`); both tables hold raw text and their summaries say so.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from tunepipe.config import Config
 from tunepipe.data_quality.common import REMOVED_COLUMNS, read_dataset
 from tunepipe.data_quality.spark import get_spark
 from tunepipe.errors import TunepipeError
+from tunepipe.pii.examples import mark_sensitive, redact_examples
 from tunepipe.tracking import log_metrics
 
 REQUIRED = ("record_id", "source", "source_line", "prompt", "context", "response")
@@ -255,7 +257,7 @@ def decide(cfg: Config, rows: DataFrame) -> DataFrame:
 
 
 def largest_clusters(decided: DataFrame, top: int) -> list[dict]:
-    """The `top` biggest duplicate clusters: representative, size, sources, up to 3 example texts."""
+    """The `top` biggest duplicate clusters: representative, size, sources, up to 3 example texts (raw)."""
     if top <= 0:
         return []
     sizes = (decided.groupBy("_cluster")
@@ -263,9 +265,7 @@ def largest_clusters(decided: DataFrame, top: int) -> list[dict]:
              .filter(F.col("size") > 1).orderBy(F.desc("size"), "_cluster").limit(top).collect())
     if not sizes:
         return []
-    text = F.concat_ws(" \u2192 ", "prompt", "response")
-    example = F.when(F.length(text) > EXAMPLE_CHARS,
-                     F.concat(F.substring(text, 1, EXAMPLE_CHARS - 1), F.lit("\u2026"))).otherwise(text)
+    example = F.concat_ws(" \u2192 ", "prompt", "response")
     order = Window.partitionBy("_cluster").orderBy(F.col("_reason").isNotNull(), "record_id")
     examples: dict[str, list[str]] = {}
     for row in (decided.filter(F.col("_cluster").isin([r["_cluster"] for r in sizes]))
@@ -274,6 +274,14 @@ def largest_clusters(decided: DataFrame, top: int) -> list[dict]:
         examples.setdefault(row["_cluster"], []).append(row["example"])
     return [{"representative": r["_cluster"], "size": r["size"], "sources": list(r["sources"]),
              "examples": examples.get(r["_cluster"], [])} for r in sizes]
+
+
+def redact_clusters(cfg: Config, clusters: list[dict]) -> list[dict]:
+    """The clusters' examples redacted as the PII stage would (before any cut, so no value is half seen),
+    then cut to EXAMPLE_CHARS."""
+    redacted = iter(redact_examples(cfg, [e for c in clusters for e in c["examples"]]))
+    clip = lambda t: t if len(t) <= EXAMPLE_CHARS else t[:EXAMPLE_CHARS - 1] + "\u2026"  # noqa: E731
+    return [{**c, "examples": [clip(next(redacted)) for _ in c["examples"]]} for c in clusters]
 
 
 def summarise(decided: DataFrame, top: int) -> dict:
@@ -326,7 +334,9 @@ def deduplicate(cfg: Config, in_dir: str, out_dir: str, removed_dir: str) -> dic
         for frame in (decided, rows):
             if frame is not None:
                 frame.unpersist()
-    artifacts.write_summary(out_dir, summary)
-    artifacts.write_summary(removed_dir, {k: summary[k] for k in ("exact_duplicates", "near_duplicates")})
+    summary["largest_clusters"] = redact_clusters(cfg, summary["largest_clusters"])
+    artifacts.write_summary(out_dir, mark_sensitive(summary))
+    removed = {k: summary[k] for k in ("exact_duplicates", "near_duplicates")}
+    artifacts.write_summary(removed_dir, mark_sensitive(removed))
     log_metrics(summary, prefix="dedup.")
     return summary

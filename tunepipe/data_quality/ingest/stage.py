@@ -1,5 +1,6 @@
 """The ingest stage: validate every input record; valid records to one dataset, the rest to the quarantine with
-a reason.
+a reason. Both hold raw text (their summaries say so); the quarantine reaches MLflow only with
+`pii.keep_raw_quarantine`.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from tunepipe.data_quality.ingest.summary import (
     summarise,
 )
 from tunepipe.data_quality.spark import get_spark
+from tunepipe.pii.examples import log_raw_quarantine, mark_sensitive
 from tunepipe.tracking import log_metrics
 
 
@@ -48,7 +50,8 @@ def ingest(cfg: Config, out_dir: str, quarantine_dir: str) -> dict:
             summary = _write(cfg, rows, inputs, out_dir, quarantine_dir)
         finally:
             rows.unpersist()
-    return artifacts.write_summary(out_dir, summary)
+    artifacts.write_summary(out_dir, mark_sensitive(summary))
+    return summary
 
 
 def _write(cfg: Config, rows, inputs: Inputs, out_dir: str, quarantine_dir: str) -> dict:
@@ -59,7 +62,8 @@ def _write(cfg: Config, rows, inputs: Inputs, out_dir: str, quarantine_dir: str)
         raise empty_dataset_error(cfg, inputs, summary["blank_lines"])
     quarantined = rows.filter(F.col("reason").isNotNull() & (F.col("reason") != BLANK))
     quarantined.select(*QUARANTINE_COLUMNS).write.mode("overwrite").parquet(quarantine_dir)
-    artifacts.write_summary(quarantine_dir, summary)
+    artifacts.write_summary(quarantine_dir, mark_sensitive(summary))
+    log_raw_quarantine(cfg, quarantine_dir)
     log_metrics(ingest_metrics(summary), prefix="ingest.")
     check_quarantine_rate(cfg, summary, quarantine_dir)
     rows.filter(F.col("reason").isNull()).select(*RECORD_COLUMNS).write.mode("overwrite").parquet(out_dir)
