@@ -46,7 +46,7 @@ def test_registered_versions_carry_the_eval_tags_and_promote_against_the_champio
     assert tags["tunepipe.eval.test_digest"] == first["test"]["digest"]
     assert tags["tunepipe.eval.run_id"] == first["mlflow_run_id"]
     assert float(tags["tunepipe.eval.loss"]) == pytest.approx(first["metrics"]["candidate"]["loss"]["value"], rel=1e-3)
-    assert "candidate - base" in client.get_model_version(NAME, reg1["version"]).description
+    assert "Comparison with base and champion" in client.get_model_version(NAME, reg1["version"]).description
     promotion.promote(cfg, NAME, reg1["version"], "bob", "first champion")
 
     second, reg2 = _evaluate_and_register(chain, tmp_path / "2")

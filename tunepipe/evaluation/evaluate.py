@@ -114,7 +114,8 @@ def _scores(cfg: Config, name: str, ref: str, rows: list[dict], digest: str) -> 
     if cached is not None:
         return {**cached, "cached": True}
     scores = score_model(cfg, _local_dir(cfg, name, ref), rows)
-    if key:
+    judge_failed = any((r or "").startswith("judge") for r in (scores.get("reasons") or {}).values())
+    if key and not judge_failed:
         cache.save(cfg, key, scores)
     return {**scores, "cached": False}
 
@@ -196,26 +197,11 @@ def _example(row: dict, i: int, kind: str, scores: dict) -> dict:
 
 
 def _write(cfg: Config, result: dict, html_path: Path) -> None:
+    from tunepipe.evaluation.report import write_report
+
     html_path.parent.mkdir(parents=True, exist_ok=True)
     (html_path.parent / "evaluation.json").write_text(json.dumps(result, indent=1, default=str))
-    md_path = html_path.with_suffix(".md")
-    try:
-        from tunepipe.evaluation.report import write_report
-    except ImportError:
-        return _fallback_report(result, html_path, md_path)
-    write_report(cfg, result, html_path, md_path)
-
-
-def _fallback_report(result: dict, html_path: Path, md_path: Path) -> None:
-    """Until the full report lands: the metric table as Markdown, and the same in a <pre> page."""
-    import html
-
-    lines = [f"# Evaluation\n\n{result['champion_note']}\n", "| model | metric | value | n |", "|---|---|---|---|"]
-    for model, table in result["metrics"].items():
-        lines += [f"| {model} | {m} | {v['value']} | {v['n']} |" for m, v in table.items()]
-    text = "\n".join(lines) + "\n"
-    md_path.write_text(text)
-    html_path.write_text(f"<!doctype html><html><body><pre>{html.escape(text)}</pre></body></html>\n")
+    write_report(cfg, result, html_path, html_path.with_suffix(".md"))
 
 
 def logged_metrics(result: dict) -> dict[str, float]:

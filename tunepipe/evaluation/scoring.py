@@ -84,12 +84,10 @@ def generate_answers(cfg: Config, model, tokenizer, rows) -> list[str]:
 
 
 def _rag_scores(cfg: Config, rows: list[dict], answers: list[str]) -> dict:
-    """ragas metrics of the RAG rows (E2's tunepipe.evaluation.rag), names prefixed `ragas.`."""
+    """ragas metrics of the RAG rows (tunepipe.evaluation.rag), names prefixed `ragas.`."""
+    from tunepipe.evaluation.rag import score_rag
+
     if not any(r.get("shape") == "rag" for r in rows):
-        return {}
-    try:
-        from tunepipe.evaluation.rag import score_rag
-    except ImportError:
         return {}
     return {name if name.startswith("ragas.") else f"ragas.{name}": v
             for name, v in score_rag(cfg, rows, answers).items()}

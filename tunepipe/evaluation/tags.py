@@ -44,28 +44,7 @@ def metric_tags(result: dict, prefix: str) -> dict[str, str]:
 
 
 def card_section(result: dict) -> list[str]:
-    """Markdown lines of the comparison for the model card."""
-    if not is_contract(result):
-        return []
-    try:
-        from tunepipe.evaluation.report import model_card_section
+    """Markdown lines of the comparison for the model card (empty for older, flat results)."""
+    from tunepipe.evaluation.report import model_card_section
 
-        return model_card_section(result).splitlines()
-    except ImportError:
-        pass
-    models = [m for m in ("base", "candidate", "champion") if m in result["metrics"]]
-    lines = [result["champion_note"], "", "| metric | " + " | ".join(models) + " | candidate - base (95% CI) |",
-             "|---" * (len(models) + 2) + "|"]
-    for metric, entry in result["metrics"]["candidate"].items():
-        d = result["deltas"].get("candidate-base", {}).get(metric)
-        cells = [_fmt(result["metrics"][m].get(metric, {}).get("value")) for m in models]
-        ci = f"{d['value']:+.4f} [{d['low']:+.4f}, {d['high']:+.4f}]" if d else "n/a"
-        lines.append(f"| {metric} (n={entry['n']}) | " + " | ".join(cells) + f" | {ci} |")
-    gate = result["gate"]
-    lines += ["", f"Eval gate: {'passed' if gate['passed'] else 'not passed'}"
-              + "".join(f"\n- {r}" for r in gate["reasons"])]
-    return lines
-
-
-def _fmt(value) -> str:
-    return "n/a" if value is None else f"{value:.4f}"
+    return model_card_section(result).splitlines() if is_contract(result) else []
