@@ -443,6 +443,26 @@ class ClusterConfig(_Section):
     training: GpuPoolConfig = Field(default_factory=GpuPoolConfig)
 
 
+NotifyEvent = Literal["awaiting_approval", "awaiting_promotion", "failed", "no_change"]
+
+
+class NotifyConfig(_Section):
+    webhook_url: str | None = Field(default=None, description="Slack-compatible incoming webhook (prefer webhook_url_env)")
+    webhook_url_env: str = Field(default="TUNEPIPE_WEBHOOK_URL", description="env var holding the webhook URL")
+    webhook_secret: str | None = Field(
+        default=None, description="Kubernetes Secret (key `url`) mounted as webhook_url_env in the pipeline's steps")
+    timeout_s: float = Field(default=5.0, gt=0)
+    events: list[NotifyEvent] = Field(default_factory=lambda: ["awaiting_approval", "awaiting_promotion", "failed"])
+
+
+class ScheduleConfig(_Section):
+    skip_unchanged: bool = Field(
+        default=True, description="end a run 'no change' when its approved dataset digest already has a registered "
+        "version trained with this config")
+    record_cache: bool = Field(default=True, description="clean and PII reuse per-record results of rows seen before")
+    record_cache_dir: str | None = Field(default=None, description="default: <project.data_dir>/record_cache")
+
+
 class Config(_Section):
     project: ProjectConfig = Field(default_factory=ProjectConfig)
     data: DataConfig
@@ -460,6 +480,8 @@ class Config(_Section):
     registry: RegistryConfig = Field(default_factory=RegistryConfig)
     serving: ServingConfig = Field(default_factory=ServingConfig)
     cluster: ClusterConfig = Field(default_factory=ClusterConfig)
+    notify: NotifyConfig = Field(default_factory=NotifyConfig)
+    schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
 
     @property
     def data_dir(self) -> Path:
