@@ -459,7 +459,8 @@ class ScheduleConfig(_Section):
     skip_unchanged: bool = Field(
         default=True, description="end a run 'no change' when its approved dataset digest already has a registered "
         "version trained with this config")
-    record_cache: bool = Field(default=True, description="clean and PII reuse per-record results of rows seen before")
+    record_cache: bool = Field(default=False, description="clean and PII reuse per-record results of rows seen before "
+                               "(experimental, off by default: not yet tested against a full run)")
     record_cache_dir: str | None = Field(default=None, description="default: <project.data_dir>/record_cache")
 
 
