@@ -223,7 +223,9 @@ def test_token_counts_equal_tokenizer_lengths(cleaned, tiny_base):
 
 def test_accounting_adds_up_in_total_and_per_source(cleaned):
     summary, out, removed, tmp = cleaned
-    assert summary == artifacts.read_summary(tmp / "out")
+    written = artifacts.read_summary(tmp / "out")
+    assert "before PII redaction" in written.pop("sensitive")
+    assert summary == written
     assert summary["input_rows"] == len(ROWS) == summary["kept"] + sum(summary["filtered"].values())
     assert summary["kept"] == len(out) and sum(summary["filtered"].values()) == len(removed)
     assert summary["filtered"] == {reason: 1 for *_, reason in ROWS.values() if reason}
