@@ -29,7 +29,8 @@ def plant_pii(data: Path) -> None:
         fh.write("\n".join([record] * 6 + [broken]) + "\n")
 
 
-def write_config(project: Path, data: Path, model_dir: str, **extra) -> Path:
+def write_config(project: Path, data: Path, model_dir: str, name: str = "config.yaml", **extra) -> Path:
+    """A config file of its own per caller: the first run's config.yaml is reused by later tests."""
     cfg = yaml.safe_load((REPO / "examples/demo.yaml").read_text())
     cfg["project"]["data_dir"] = str(project / ".tunepipe")
     cfg["data"].update(paths=[str(data)], max_quarantine_rate=0.1)
@@ -41,7 +42,7 @@ def write_config(project: Path, data: Path, model_dir: str, **extra) -> Path:
     for dotted, value in extra.items():
         section, key = dotted.split("__")
         cfg[section][key] = value
-    path = project / "config.yaml"
+    path = project / name
     path.write_text(yaml.safe_dump(cfg))
     return path
 

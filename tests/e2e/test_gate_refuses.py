@@ -17,7 +17,7 @@ def _stage_runs(client, parent_id: str) -> set[str]:
 
 def test_a_failing_gate_registers_and_serves_nothing(first_run, project):
     root, data, model_dir = project
-    config = _write_config(root, data, model_dir, registry__model_name=REFUSED,
+    config = _write_config(root, data, model_dir, name="config-gate-refuses.yaml", registry__model_name=REFUSED,
                            evaluation__gate={"min_value": {"rouge_l": 1.01}})
     result = _tunepipe("run", str(config), cwd=root)
     out = result.stdout + result.stderr

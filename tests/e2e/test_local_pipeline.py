@@ -40,7 +40,7 @@ def test_stop_mode_refuses_unapproved_data_and_registers_nothing(first_run, proj
     root, data, model_dir = project
     changed = tmp_path / "changed.jsonl"
     changed.write_text(data.read_text() + '{"input": "A brand new question?", "output": "A new answer."}\n')
-    config = _write_config(root, changed, model_dir, approval__mode="stop",
+    config = _write_config(root, changed, model_dir, name="config-stop.yaml", approval__mode="stop",
                            registry__model_name="never-registered")
     result = _tunepipe("run", str(config), cwd=root)
     assert result.returncode == 1

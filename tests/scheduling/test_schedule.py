@@ -8,7 +8,7 @@ from tests.pipelines.fake_kfp import FakeKfp
 from tunepipe.cli import app
 from tunepipe.config import load_config
 from tunepipe.errors import TunepipeError
-from tunepipe.scheduling.recurring import create_schedule, list_schedules, next_times
+from tunepipe.scheduling.recurring import create_schedule, list_schedules
 
 
 @pytest.fixture(scope="module")
