@@ -2,10 +2,11 @@
 scored against base and that champion on the same rows, the base model's scores come from the cache, and the
 new version is promotable because it was evaluated against the current champion.
 
-Runs after test_local_pipeline.py (file order): it moves the `candidate` alias to version 2.
+Runs after test_local_pipeline.py (file order): it registers the next version and moves `candidate` to it.
 """
 
 import json
+import re
 
 import pytest
 import yaml
@@ -44,9 +45,10 @@ def test_second_run_is_compared_with_the_promoted_champion(first_run, project):
     assert result.returncode == 0, out[-4000:]
     assert f"compared with base and with the champion, {MODEL} v1" in out
     assert "vs champion (95% CI)" in out
-    assert f"registered       {MODEL} version 2" in out
+    registered = re.search(rf"registered       {MODEL} version (\d+)", out)
+    assert registered and int(registered.group(1)) > 1, out[-3000:]
 
-    v2 = client.get_model_version(MODEL, "2")
+    v2 = client.get_model_version(MODEL, registered.group(1))
     assert v2.tags["tunepipe.eval.champion_version"] == "1"
     assert "tunepipe.eval.loss.vs_champion" in v2.tags
     summary = _evaluate_summary(client, v2)
@@ -55,7 +57,7 @@ def test_second_run_is_compared_with_the_promoted_champion(first_run, project):
     assert set(summary["deltas"]["candidate-champion"]) >= {"loss", "rouge_l"}
     print("gate of the second run:", json.dumps(summary["gate"]["checks"], default=str)[:600])
 
-    promoted = _tunepipe("promote", MODEL, "2", "--reviewer", "e2e-reviewer", "--note", "beat v1",
+    promoted = _tunepipe("promote", MODEL, str(v2.version), "--reviewer", "e2e-reviewer", "--note", "beat v1",
                          "--config", str(second_config), cwd=root)
     assert promoted.returncode == 0, promoted.stdout + promoted.stderr
-    assert str(client.get_model_version_by_alias(MODEL, "champion").version) == "2"
+    assert str(client.get_model_version_by_alias(MODEL, "champion").version) == str(v2.version)
