@@ -81,3 +81,15 @@ def test_the_pipeline_signature_is_the_knobs_in_one_place():
     from tunepipe.pipelines.knobs import KNOBS, RUN_PARAMETERS, pipeline_signature
 
     assert list(pipeline_signature().parameters) == ["config_json", *KNOBS, *RUN_PARAMETERS]
+
+
+def test_the_data_stages_config_ignores_training_evaluation_and_registry_changes():
+    base = load_config("examples/demo.yaml")
+    later = load_config("examples/demo.yaml", ["training.learning_rate=0.5", "evaluation.max_samples=3",
+                                               "registry.model_name=other", "approval.mode=stop"])
+    assert base.data_stage_json() == later.data_stage_json()
+    assert base.to_json() != later.to_json()
+    for data_change in ("dedup.shingle_size=3", "pii.default_action=mask", "split.salt=other"):
+        assert load_config("examples/demo.yaml", [data_change]).data_stage_json() != base.data_stage_json(), data_change
+    seen = Config.from_json(base.data_stage_json())
+    assert seen.pii == base.pii and seen.model == base.model and seen.data == base.data

@@ -170,3 +170,13 @@ def test_nemo_across_nodes_is_a_trainjob_launcher_fed_the_nemo_files(tmp_path):
     assert {"RESOURCES", "KUBERNETES_NODE_SELECTOR", "KUBERNETES_TOLERATIONS"} <= passthroughs
     assert platform["platforms"]["kubernetes"]["pipelineConfig"]["workspace"]["kubernetes"]["pvcSpecPatch"][
         "accessModes"] == ["ReadWriteMany"]
+
+
+def test_cached_data_stages_get_the_data_sections_only(tmp_path):
+    _, spec, _ = _compile(tmp_path)
+    tasks = spec["root"]["dag"]["tasks"]
+    for task in ("ingest-op", "clean-op", "dedup-op", "pii-op", "split-op"):
+        source = tasks[task]["inputs"]["parameters"]["config"]["taskOutputParameter"]
+        assert source == {"producerTask": "setup-op", "outputParameterKey": "data_config"}, task
+    for task in ("finetune-op", "evaluate-op", "review-op"):
+        assert tasks[task]["inputs"]["parameters"]["config"]["taskOutputParameter"]["outputParameterKey"] == "config"

@@ -464,6 +464,10 @@ class ScheduleConfig(_Section):
     record_cache_dir: str | None = Field(default=None, description="default: <project.data_dir>/record_cache")
 
 
+DATA_STAGE_SECTIONS = {"project", "data", "spark", "clean", "dedup", "pii", "rai", "split", "model", "mlflow",
+                       "schedule"}
+
+
 class Config(_Section):
     project: ProjectConfig = Field(default_factory=ProjectConfig)
     data: DataConfig
@@ -490,6 +494,12 @@ class Config(_Section):
 
     def to_json(self) -> str:
         return self.model_dump_json()
+
+    def data_stage_json(self) -> str:
+        """The config the data stages see: their sections as set, every other section at its default, so a
+        change to training, evaluation, registry or serving still hits the cache of ingest..split."""
+        kept = self.model_dump(mode="json", include=DATA_STAGE_SECTIONS)
+        return type(self).model_validate(kept).to_json()
 
     @classmethod
     def from_json(cls, text: str) -> "Config":

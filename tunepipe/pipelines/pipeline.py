@@ -97,16 +97,17 @@ def build_pipeline(cfg: Config):
             pipeline_job=dsl.PIPELINE_JOB_NAME_PLACEHOLDER, knobs={name: params[name] for name in KNOBS},
         ), cluster)
         config, parent = setup.outputs["config"], setup.outputs["parent_run_id"]
+        data_config = setup.outputs["data_config"]
 
-        ingest = _on_cpu(ingest_op(config=config, data_fingerprint=data_fingerprint), cluster)
-        clean = _on_cpu(clean_op(config=config, records=ingest.outputs["records"]), cluster)
-        dedup = _on_cpu(dedup_op(config=config, cleaned=clean.outputs["cleaned"]), cluster)
+        ingest = _on_cpu(ingest_op(config=data_config, data_fingerprint=data_fingerprint), cluster)
+        clean = _on_cpu(clean_op(config=data_config, records=ingest.outputs["records"]), cluster)
+        dedup = _on_cpu(dedup_op(config=data_config, cleaned=clean.outputs["cleaned"]), cluster)
         card = _uncached(data_card_op(
             config=config, parent_run_id=parent, ingest_summary=ingest.outputs["Output"],
             clean_summary=clean.outputs["Output"], dedup_summary=dedup.outputs["Output"],
             dataset=dedup.outputs["deduped"],
         ), cluster)
-        pii = _on_cpu(pii_op(config=config, cleaned=dedup.outputs["deduped"]), cluster)
+        pii = _on_cpu(pii_op(config=data_config, cleaned=dedup.outputs["deduped"]), cluster)
         if _hashes_pii(cfg):
             kubernetes.use_secret_as_env(pii, secret_name=cluster.pii_salt_secret,
                                          secret_key_to_env={"salt": cfg.pii.salt_env})
@@ -119,7 +120,8 @@ def build_pipeline(cfg: Config):
         digest = review.outputs["digest"]
         approval = _uncached(approval_gate_op(config=config, parent_run_id=parent, digest=digest), cluster)
 
-        split = _on_cpu(split_op(config=config, approved_digest=digest, dataset=pii.outputs["redacted"]), cluster)
+        split = _on_cpu(split_op(config=data_config, approved_digest=digest, dataset=pii.outputs["redacted"]),
+                        cluster)
         split.after(approval)
         train = _finetune(cfg, config, digest, split)
 
