@@ -36,6 +36,19 @@ def test_evaluates_a_local_model_dir_and_a_gate_metric_not_computed_is_undecidab
     assert "nothing is registered" in out
 
 
+def test_every_model_gets_its_own_gate_decision(workspace, config_file, tmp_path):
+    import json
+
+    cfg = config_file(gate={"min_gain": {}, "max_value": {"loss": 1e9}})
+    result, out = _run(cfg, "--model", workspace[2], "--model", workspace[1], "--test", workspace[3],
+                       "--out", str(tmp_path / "two"))
+    assert result.exit_code == 0, out
+    assert f"eval gate        candidate ({workspace[2]}): passed" in out
+    assert f"eval gate        candidate2 ({workspace[1]}): passed" in out
+    gates = json.loads((tmp_path / "two" / "evaluation.json").read_text())["gates"]
+    assert sorted(gates) == ["candidate", "candidate2"] and gates["candidate2"]["model"] == "candidate2"
+
+
 def test_an_empty_test_split_says_so(workspace, config_file, tmp_path):
     import pandas as pd
 

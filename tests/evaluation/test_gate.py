@@ -77,3 +77,14 @@ def test_the_pipeline_knob_min_rouge_l_gain_round_trips(tmp_path, make_cfg):
     assert knob_defaults(cfg)["min_rouge_l_gain"] == 0.05
     assert apply_knobs(cfg.to_json(), {"min_rouge_l_gain": "0.1"}).evaluation.gate.min_gain == {"rouge_l": 0.1}
     assert apply_knobs(make_cfg(tmp_path).to_json(), {"min_rouge_l_gain": "-1"}).evaluation.gate.min_gain == {"loss": 0.0}
+
+
+def test_each_model_is_gated_on_its_own_deltas(tmp_path, make_cfg):
+    cfg = make_cfg(tmp_path, evaluation={"gate": {"min_gain": {"loss": 0.2}}})
+    result = _result()
+    result["deltas"]["candidate2-base"] = {"loss": _delta(-0.1, -0.15, -0.05)}
+    result["metrics"]["candidate2"] = {"loss": {"value": 1.4, "n": 100, "reason": None}}
+    first, second = decide(cfg, result, "candidate"), decide(cfg, result, "candidate2")
+    assert first["passed"] and first["model"] == "candidate"
+    assert not second["passed"] and second["model"] == "candidate2"
+    assert "gain of loss over base (95% lower bound): +0.0500" in second["reasons"][0]

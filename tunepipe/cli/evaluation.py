@@ -16,7 +16,7 @@ app = typer.Typer()
 
 
 def model_names(refs: list[str]) -> dict[str, str]:
-    """The first model is `candidate` (the one the gate judges), the next `candidate2`, ..."""
+    """The first model is `candidate`, the next `candidate2`, ...: each is gated on its own."""
     return {("candidate" if i == 0 else f"candidate{i + 1}"): ref for i, ref in enumerate(refs)}
 
 
@@ -31,7 +31,8 @@ def evaluate(config: Path,
              out: Optional[Path] = typer.Option(None, "--out", "-o",
                                                 help="Report dir (default: <data_dir>/evaluations/<UTC time>)"),
              set_: list[str] = SetOpt):
-    """Base vs the given models (vs the champion): metrics with 95% intervals, gate decision, HTML report."""
+    """Base vs the given models (vs the champion): metrics with 95% intervals, a gate decision for every
+    --model, HTML report."""
     from tunepipe.config import load_config
     from tunepipe.evaluation.evaluate import evaluate_models
     from tunepipe.report import _metrics_table
@@ -50,7 +51,8 @@ def evaluate(config: Path,
         result = evaluate_models(cfg, model_names(model), test_dir, str(out_dir / "report.html"),
                                  against_champion=against == "champion")
     console.print(_metrics_table(result))
-    gate = result["gate"]
-    console.print(f"eval gate        {'passed' if gate['passed'] else 'NOT PASSED'}"
-                  + "".join(f"\n  - {r}" for r in gate["reasons"]), highlight=False)
+    for name, ref in model_names(model).items():
+        gate = result["gates"][name]
+        console.print(f"eval gate        {name} ({ref}): {'passed' if gate['passed'] else 'NOT PASSED'}"
+                      + "".join(f"\n  - {r}" for r in gate["reasons"]), highlight=False)
     console.print(f"report           {out_dir / 'report.html'}\nMLflow run       {run.info.run_id}", highlight=False)

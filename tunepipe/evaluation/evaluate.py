@@ -33,7 +33,10 @@ def evaluate(cfg: Config, model_dir: str, test_dir: str, html_path: str) -> dict
 
 def evaluate_models(cfg: Config, candidates: dict[str, str], test_dir: str, html_path: str,
                     against_champion: bool = True) -> dict:
-    """Score base, `candidates` ({name: local dir or models:/ URI}) and the champion; return the result."""
+    """Score base, `candidates` ({name: local dir or models:/ URI}) and the champion; return the result.
+
+    Every candidate is gated on its own (`result["gates"]`); `result["gate"]` is the first one's decision,
+    the one the pipeline registers on."""
     frame = _read_test(test_dir)
     rows = _rows(cfg, frame)
     digest = _digest(frame)
@@ -43,7 +46,8 @@ def evaluate_models(cfg: Config, candidates: dict[str, str], test_dir: str, html
     result = build_result(cfg, test_dir, digest, len(frame), refs, champion, rows, scores)
     from tunepipe.evaluation.gate import decide
 
-    result["gate"] = decide(cfg, result)
+    result["gates"] = {name: decide(cfg, result, name) for name in candidates}
+    result["gate"] = result["gates"][next(iter(candidates))]
     _write(cfg, result, Path(html_path))
     _log(result, Path(html_path))
     return result
