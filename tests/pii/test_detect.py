@@ -127,3 +127,20 @@ def test_invisible_characters_do_not_hide_pii_and_spans_cover_them(cfg):
         ("PHONE_NUMBER", "415-555-\u200d2671"),
         ("PERSON", "J\u200fohn Smith"),
     ]
+
+
+@pytest.mark.parametrize("text", ["Phone the front desk in Leeds at 467 3395 please.",
+                                  "Try 467 3395 mobile after six."])
+def test_context_words_count_within_the_configured_window(text):
+    """A short national number needs a phone word near it: 7 words before or 2 after count by default
+    (pii.context_before 8, pii.context_after 2), not with Presidio's 5 before and none after."""
+    phone = [v for e, v in found(text, PiiSettings.default()) if e == "PHONE_NUMBER"]
+    narrow = [v for e, v in found(text, PiiSettings(context_window=(5, 0))) if e == "PHONE_NUMBER"]
+    assert phone == ["467 3395"]
+    assert narrow == []
+
+
+def test_context_window_comes_from_config(cfg):
+    settings = PiiSettings.from_config(with_pii(cfg, context_before=3, context_after=1))
+    assert settings.context_window == (3, 1)
+    assert settings.engine_key != PiiSettings.default().engine_key

@@ -125,6 +125,8 @@ class PiiConfig(_Section):
         default_factory=lambda: ["US", "GB", "DE", "FR", "ES", "IT", "NL", "BE", "PT", "BR", "PL", "SE", "DK", "FI",
                                  "CH", "AT", "IE", "AU", "CA", "IN", "MX"],
         description="regions whose national phone formats Presidio's phonenumbers recognizer knows")
+    context_before: int = Field(default=8, ge=0, le=30, description="words before a span searched for its context words")
+    context_after: int = Field(default=2, ge=0, le=30, description="words after a span searched for its context words")
     card_luhn: Literal["require", "context"] = Field(
         default="context", description="card numbers need a valid Luhn checksum (require), or may lack one "
         "when a card word is near (context)")

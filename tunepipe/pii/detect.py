@@ -77,6 +77,7 @@ class PiiSettings:
     max_text_chars: int = _DEFAULTS.max_text_chars
     phone_regions: tuple[str, ...] = tuple(_DEFAULTS.phone_regions)
     card_luhn: str = _DEFAULTS.card_luhn
+    context_window: tuple[int, int] = (_DEFAULTS.context_before, _DEFAULTS.context_after)
 
     @classmethod
     def from_pii(cls, p: PiiConfig) -> "PiiSettings":
@@ -87,7 +88,7 @@ class PiiSettings:
         return cls(
             p.spacy_model, tuple(p.entities), p.score_threshold, tuple(p.allow_list),
             tuple(sorted(p.thresholds.items())), custom, p.chunk_chars, p.max_text_chars,
-            tuple(p.phone_regions), p.card_luhn,
+            tuple(p.phone_regions), p.card_luhn, (p.context_before, p.context_after),
         )
 
     @classmethod
@@ -100,7 +101,7 @@ class PiiSettings:
 
     @property
     def engine_key(self) -> tuple:
-        return self.spacy_model, self.custom, self.phone_regions, self.card_luhn
+        return self.spacy_model, self.custom, self.phone_regions, self.card_luhn, self.context_window
 
     @property
     def analysed_entities(self) -> list[str]:
@@ -197,7 +198,7 @@ def engines(settings: PiiSettings | str):
         from tunepipe.pii.recognizers import AllWordsContextEnhancer, NameRecognizer, extra_recognizers
 
         analyzer = AnalyzerEngine(nlp_engine=nlp, supported_languages=[LANGUAGE],
-                                  context_aware_enhancer=AllWordsContextEnhancer())
+                                  context_aware_enhancer=AllWordsContextEnhancer(*settings.context_window))
         for name in ("PhoneRecognizer", "IbanRecognizer"):
             analyzer.registry.remove_recognizer(name)
         extra = extra_recognizers(nlp.nlp[LANGUAGE], settings.phone_regions, settings.card_luhn)

@@ -522,8 +522,8 @@ class AllWordsContextEnhancer(LemmaContextAwareEnhancer):
     makes a chunk with many spans quadratic.
     """
 
-    def __init__(self):
-        super().__init__(context_matching_mode="whole_word")
+    def __init__(self, before: int = 5, after: int = 0):
+        super().__init__(context_prefix_count=before, context_suffix_count=after, context_matching_mode="whole_word")
 
     def _extract_surrounding_words(self, nlp_artifacts, word: str, start: int) -> list[str]:
         if nlp_artifacts.tokens is not None and not isinstance(nlp_artifacts.keywords, frozenset):
