@@ -93,3 +93,15 @@ def test_the_data_stages_config_ignores_training_evaluation_and_registry_changes
         assert load_config("examples/demo.yaml", [data_change]).data_stage_json() != base.data_stage_json(), data_change
     seen = Config.from_json(base.data_stage_json())
     assert seen.pii == base.pii and seen.model == base.model and seen.data == base.data
+
+
+def test_the_training_config_ignores_evaluation_registry_and_serving_but_not_training_or_approval():
+    base = load_config("examples/demo.yaml")
+    later = load_config("examples/demo.yaml", ["evaluation.gate.min_gain.loss=0.5", "evaluation.max_samples=3",
+                                               "registry.model_name=other", "serving.max_batch_size=2"])
+    assert base.training_stage_json() == later.training_stage_json()
+    for change in ("training.learning_rate=0.5", "approval.mode=stop", "model.max_seq_len=128",
+                   "dedup.shingle_size=3"):
+        assert load_config("examples/demo.yaml", [change]).training_stage_json() != base.training_stage_json(), change
+    seen = Config.from_json(base.training_stage_json())
+    assert seen.training == base.training and seen.approval == base.approval and seen.cluster == base.cluster

@@ -178,5 +178,7 @@ def test_cached_data_stages_get_the_data_sections_only(tmp_path):
     for task in ("ingest-op", "clean-op", "dedup-op", "pii-op", "split-op"):
         source = tasks[task]["inputs"]["parameters"]["config"]["taskOutputParameter"]
         assert source == {"producerTask": "setup-op", "outputParameterKey": "data_config"}, task
-    for task in ("finetune-op", "evaluate-op", "review-op"):
+    assert tasks["finetune-op"]["inputs"]["parameters"]["config"]["taskOutputParameter"] == {
+        "producerTask": "setup-op", "outputParameterKey": "training_config"}
+    for task in ("evaluate-op", "review-op"):
         assert tasks[task]["inputs"]["parameters"]["config"]["taskOutputParameter"]["outputParameterKey"] == "config"

@@ -468,6 +468,7 @@ class ScheduleConfig(_Section):
 
 DATA_STAGE_SECTIONS = {"project", "data", "spark", "clean", "dedup", "pii", "rai", "split", "model", "mlflow",
                        "schedule"}
+TRAINING_STAGE_SECTIONS = DATA_STAGE_SECTIONS | {"approval", "training", "cluster"}
 
 
 class Config(_Section):
@@ -497,11 +498,19 @@ class Config(_Section):
     def to_json(self) -> str:
         return self.model_dump_json()
 
-    def data_stage_json(self) -> str:
-        """The config the data stages see: their sections as set, every other section at its default, so a
-        change to training, evaluation, registry or serving still hits the cache of ingest..split."""
-        kept = self.model_dump(mode="json", include=DATA_STAGE_SECTIONS)
+    def stage_json(self, sections: set[str]) -> str:
+        """The config a cached stage sees: `sections` as set, every other section at its default, so a change
+        to a section the stage never reads still hits its cache."""
+        kept = self.model_dump(mode="json", include=sections)
         return type(self).model_validate(kept).to_json()
+
+    def data_stage_json(self) -> str:
+        """What ingest..split see: a change to training, evaluation, registry or serving keeps their cache."""
+        return self.stage_json(DATA_STAGE_SECTIONS)
+
+    def training_stage_json(self) -> str:
+        """What fine-tuning sees: a change to evaluation, the gate, registry or serving keeps its cache."""
+        return self.stage_json(TRAINING_STAGE_SECTIONS)
 
     @classmethod
     def from_json(cls, text: str) -> "Config":

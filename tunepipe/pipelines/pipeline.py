@@ -123,7 +123,7 @@ def build_pipeline(cfg: Config):
         split = _on_cpu(split_op(config=data_config, approved_digest=digest, dataset=pii.outputs["redacted"]),
                         cluster)
         split.after(approval)
-        train = _finetune(cfg, config, digest, split)
+        train = _finetune(cfg, setup.outputs["training_config"], digest, split)
 
         evaluation = _uncached(evaluate_op(
             config=config, parent_run_id=parent, split_summary=split.outputs["Output"],

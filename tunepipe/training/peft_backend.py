@@ -20,6 +20,7 @@ from pathlib import Path
 
 from tunepipe import artifacts
 from tunepipe.config import Config
+from tunepipe.config.sections import TRAINING_STAGE_SECTIONS
 from tunepipe.errors import TunepipeError
 from tunepipe.tracking import log_metrics
 from tunepipe.training import checkpoint, dist, methods
@@ -163,7 +164,7 @@ def begin(cfg: Config, model, pre: Preflight, run: TrainingRun, digest: str, cou
             print(f"resuming from {pre.resume.checkpoint} (step {pre.resume.step})", flush=True)
             run_id = run.run_id or pre.resume.meta.get("mlflow_run_id")
             checkpoint.write_meta(pre.resume.dir, {**pre.resume.meta, "mlflow_run_id": run_id})
-        run.log_dict(cfg.model_dump(), f"config/resolved_config_resume_{pre.resume.step}.json")
+        run.log_dict(stage_config(cfg), f"config/resolved_config_resume_{pre.resume.step}.json")
         return pre.resume.meta.get("val_loss_before")
     val_before = val_loss(model, pre)
     if dist.is_main():
@@ -174,6 +175,11 @@ def begin(cfg: Config, model, pre: Preflight, run: TrainingRun, digest: str, cou
     return val_before
 
 
+def stage_config(cfg: Config) -> dict:
+    """The sections fine-tuning reads: the pipeline hands it the others at their defaults."""
+    return cfg.model_dump(mode="json", include=TRAINING_STAGE_SECTIONS)
+
+
 def log_start(cfg: Config, pre: Preflight, run: TrainingRun, counts: dict, digest: str, val_before) -> None:
     run.log_params(training_params(cfg, {
         "base_dir": pre.base_dir, "dataset_digest": digest, "precision_resolved": pre.hw.precision,
@@ -182,7 +188,7 @@ def log_start(cfg: Config, pre: Preflight, run: TrainingRun, counts: dict, diges
         "train_label_tokens": label_tokens(pre.train), "truncation_policy": TRUNCATION_POLICY,
         "truncated_rows": pre.truncated, "dropped_rows": pre.dropped, **counts,
     }))
-    run.log_dict(cfg.model_dump(), "config/resolved_config.json")
+    run.log_dict(stage_config(cfg), "config/resolved_config.json")
     run.set_tags({"tunepipe.checkpoint_dir": str(pre.resume.dir)})
     if val_before is not None:
         run.log_metrics({"val_loss": val_before}, step=0)
