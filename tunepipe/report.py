@@ -48,6 +48,8 @@ def print_run_summary(console: Console, cfg: Config, result) -> None:
                   f"duplicates {dedup.get('exact_duplicates', '?')} exact + {dedup.get('near_duplicates', '?')} "
                   f"near, kept {dedup.get('kept', '?')}, "
                   f"rows with PII redacted {pii.get('rows_with_pii', '?')}")
+    if s.get("change", {}).get("status") == "no change":
+        return _print_no_change(console, s["change"], result)
     split = s.get("evaluate", {}).get("split") or {}
     if split:
         console.print(f"split            train {split.get('train')}, validation {split.get('validation')}, "
@@ -68,4 +70,12 @@ def print_run_summary(console: Console, cfg: Config, result) -> None:
     console.print(f"artifacts        {result.pipeline_root}")
     console.print(f"MLflow store     {result.tracking_uri}  (browse: mlflow ui --backend-store-uri "
                   f"{result.tracking_uri})")
+    console.print(f"pipeline time    {result.seconds:.0f} s")
+
+
+def _print_no_change(console: Console, change: dict, result) -> None:
+    version = change["version"]
+    console.print(f"status           no change: {version['name']} version {version['version']} ({version['uri']}) "
+                  f"was trained on this approved dataset with this config; nothing trained, evaluated or registered")
+    console.print(f"MLflow store     {result.tracking_uri}")
     console.print(f"pipeline time    {result.seconds:.0f} s")

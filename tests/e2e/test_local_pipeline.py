@@ -25,15 +25,26 @@ def test_run_registers_serves_and_summarises(first_run, project):
     assert tags["tunepipe.git_commit"] and tags["tunepipe.training_run_id"]
 
 
-def test_rerun_hits_the_cache_for_data_and_training(first_run, project):
+def test_rerun_on_unchanged_data_ends_no_change_from_the_cache(first_run, project):
+    """The data steps hit the cache; the approved digest already has version 1 with this config: no change."""
+    import time
+
     root = project[0]
     config, _ = first_run
+    versions_before = len(_client(root).search_model_versions("name = 'tunepipe-demo-support'"))
+    start = time.perf_counter()
     result = _tunepipe("run", str(config), cwd=root)
+    seconds = time.perf_counter() - start
     out = result.stdout + result.stderr
     assert result.returncode == 0, out[-4000:]
-    for task in ("ingest-op", "clean-op", "pii-op", "split-op", "finetune-op"):
+    for task in ("ingest-op", "clean-op", "dedup-op", "pii-op"):
         assert f"Task {task} cache hit" in out, task
-    assert "version 2 alias @candidate" in out
+    assert "no change: tunepipe-demo-support version 1 (models:/tunepipe-demo-support/1)" in out
+    for task in ("approval-gate-op", "split-op", "finetune-op", "evaluate-op", "register-op"):
+        assert f"Task {task}" not in out, task
+    assert len(_client(root).search_model_versions("name = 'tunepipe-demo-support'")) == versions_before
+    print(f"no-change rerun: {seconds:.1f} s wall (target < 60 s)")
+    assert seconds < 120, seconds
 
 
 def test_stop_mode_refuses_unapproved_data_and_registers_nothing(first_run, project, tmp_path):

@@ -25,6 +25,15 @@ def _compile(tmp_path, overrides=OVERRIDES):
     return cfg, docs[0], (docs[1] if len(docs) > 1 else {})
 
 
+def _dags(spec: dict) -> list[dict]:
+    """The root DAG's tasks and each condition's (training sits behind the change decision's dsl.If)."""
+    return [spec["root"]["dag"]["tasks"]] + [c["dag"]["tasks"] for c in spec["components"].values() if "dag" in c]
+
+
+def _tasks(spec: dict) -> dict:
+    return {name: task for dag in _dags(spec) for name, task in dag.items()}
+
+
 def _executor(spec: dict, name: str) -> dict:
     return spec["deploymentSpec"]["executors"][f"exec-{name}"]["container"]
 
@@ -53,7 +62,7 @@ def test_only_the_training_step_gets_gpus(tmp_path):
 def test_every_step_runs_in_the_project_image_without_pip_installs(tmp_path):
     _, spec, _ = _compile(tmp_path)
     executors = spec["deploymentSpec"]["executors"]
-    assert len(executors) == 14
+    assert len(executors) == 17
     for executor in executors.values():
         assert executor["container"]["image"] == "registry.example.com/ml/tunepipe:1.2.3"
         assert "pip install" not in " ".join(executor["container"]["command"])
@@ -70,7 +79,7 @@ def test_ui_parameters_default_to_the_config(tmp_path):
 
 def test_register_and_serve_sit_behind_the_eval_gate(tmp_path):
     _, spec, _ = _compile(tmp_path)
-    tasks = spec["root"]["dag"]["tasks"]
+    tasks = next(dag for dag in _dags(spec) if "eval-gate-op" in dag)
     condition = next(t for name, t in tasks.items() if name.startswith("condition"))
     assert "eval-gate-op" in condition["triggerPolicy"]["condition"]
     assert "register-op" not in tasks and "serve-smoke-op" not in tasks
@@ -103,7 +112,7 @@ def test_one_pod_with_many_gpus_runs_torchrun_inside_the_finetune_step(tmp_path)
     cfg, spec, platform = _compile(tmp_path, OVERRIDES + ["training.distributed=fsdp"])
     accel = _executor(spec, "finetune-op")["resources"]["accelerator"]
     assert accel["resourceCount"] == "4"
-    assert "finetune-trainjob-op" not in spec["root"]["dag"]["tasks"]
+    assert "finetune-trainjob-op" not in _tasks(spec)
     assert "taskConfigPassthroughs" not in spec["components"]["comp-finetune-op"]
     training = json.loads(spec["root"]["inputDefinitions"]["parameters"]["config_json"]["defaultValue"])["training"]
     assert (training["distributed"], training["processes"]) == ("fsdp", None)
@@ -116,7 +125,7 @@ TRAINJOB = OVERRIDES + ["cluster.training.nodes=2", "cluster.training.trainjob.r
 
 def test_many_nodes_make_the_finetune_step_a_trainjob_launcher_with_passthroughs(tmp_path):
     _, spec, platform = _compile(tmp_path, TRAINJOB)
-    tasks = spec["root"]["dag"]["tasks"]
+    tasks = _tasks(spec)
     assert "finetune-op" not in tasks and "finetune-trainjob-op" in tasks
     assert tasks["evaluate-op"]["inputs"]["artifacts"]["model"]["taskOutputArtifact"]["producerTask"] == \
         "finetune-trainjob-op"
@@ -145,7 +154,7 @@ def test_trainjob_step_carries_gpus_node_selector_tolerations_and_a_shared_works
 
 def test_nemo_backend_runs_in_the_nemo_image_on_the_gpu_pool(tmp_path):
     cfg, spec, platform = _compile(tmp_path, OVERRIDES + ["training.backend=nemo"])
-    tasks = spec["root"]["dag"]["tasks"]
+    tasks = _tasks(spec)
     assert "nemo-finetune-op" in tasks and "finetune-op" not in tasks
     assert tasks["nemo-finetune-op"]["inputs"]["artifacts"]["nemo_data"]["taskOutputArtifact"] == {
         "outputArtifactKey": "nemo", "producerTask": "split-op"
@@ -160,7 +169,7 @@ def test_nemo_backend_runs_in_the_nemo_image_on_the_gpu_pool(tmp_path):
 
 def test_nemo_across_nodes_is_a_trainjob_launcher_fed_the_nemo_files(tmp_path):
     _, spec, platform = _compile(tmp_path, TRAINJOB + ["training.backend=nemo"])
-    tasks = spec["root"]["dag"]["tasks"]
+    tasks = _tasks(spec)
     assert "nemo-trainjob-op" in tasks and "nemo-finetune-op" not in tasks and "finetune-trainjob-op" not in tasks
     assert tasks["nemo-trainjob-op"]["inputs"]["artifacts"]["nemo_data"]["taskOutputArtifact"] == {
         "outputArtifactKey": "nemo", "producerTask": "split-op"
@@ -172,13 +181,22 @@ def test_nemo_across_nodes_is_a_trainjob_launcher_fed_the_nemo_files(tmp_path):
         "accessModes"] == ["ReadWriteMany"]
 
 
+def _config_source(task: dict) -> str:
+    """Which setup-op output feeds a task's `config`, directly or through a condition's pipeline channel."""
+    source = task["inputs"]["parameters"]["config"]
+    if "taskOutputParameter" in source:
+        assert source["taskOutputParameter"]["producerTask"] == "setup-op", source
+        return source["taskOutputParameter"]["outputParameterKey"]
+    channel = source["componentInputParameter"]
+    assert channel.startswith("pipelinechannel--setup-op-"), channel
+    return channel.removeprefix("pipelinechannel--setup-op-")
+
+
 def test_cached_data_stages_get_the_data_sections_only(tmp_path):
     _, spec, _ = _compile(tmp_path)
-    tasks = spec["root"]["dag"]["tasks"]
-    for task in ("ingest-op", "clean-op", "dedup-op", "pii-op", "split-op"):
-        source = tasks[task]["inputs"]["parameters"]["config"]["taskOutputParameter"]
-        assert source == {"producerTask": "setup-op", "outputParameterKey": "data_config"}, task
-    assert tasks["finetune-op"]["inputs"]["parameters"]["config"]["taskOutputParameter"] == {
-        "producerTask": "setup-op", "outputParameterKey": "training_config"}
-    for task in ("evaluate-op", "review-op"):
-        assert tasks[task]["inputs"]["parameters"]["config"]["taskOutputParameter"]["outputParameterKey"] == "config"
+    tasks = _tasks(spec)
+    for task in ("fingerprint-op", "ingest-op", "clean-op", "dedup-op", "pii-op", "split-op"):
+        assert _config_source(tasks[task]) == "data_config", task
+    assert _config_source(tasks["finetune-op"]) == "training_config"
+    for task in ("evaluate-op", "review-op", "change-op", "approval-gate-op"):
+        assert _config_source(tasks[task]) == "config", task

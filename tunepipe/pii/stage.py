@@ -37,6 +37,7 @@ from tunepipe.errors import TunepipeError
 from tunepipe.pii.detect import PiiSettings, check_settings, find_spans, too_long
 from tunepipe.pii.policy import SECRET, Policy, policy_version
 from tunepipe.rai.screens import ScreenSettings, screen_rows
+from tunepipe.scheduling import record_cache
 
 TEXT_COLUMNS = ("prompt", "context", "response")
 ENTITIES_COLUMN = "pii_entities"
@@ -252,7 +253,9 @@ def redact_pii(cfg: Config, in_dir: str | Path, out_dir: str | Path, removed_dir
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     spark = get_spark(cfg, "tunepipe-pii")
     df = read_dataset(spark, in_dir, "cleaned dataset")
-    judged = redact_df(cfg, _spread(spark, df), stage).persist()
+    judged = record_cache.reuse(cfg, STAGE, cache_version(cfg, stage), df, list(TEXT_COLUMNS),
+                                [*TEXT_COLUMNS, *OUTPUT_COLUMNS, *WORK_COLUMNS],
+                                lambda d: redact_df(cfg, _spread(spark, d), stage)).persist()
     try:
         with _worker_errors():
             _write(judged, df.columns, str(out_dir), removed_dir)
@@ -269,6 +272,19 @@ def redact_pii(cfg: Config, in_dir: str | Path, out_dir: str | Path, removed_dir
     })
     _log_to_mlflow(summary)
     return summary
+
+
+def cache_version(cfg: Config, stage: StageSettings) -> str:
+    """The per-record cache's version: the policy version, the salt-derived key (hashed), the detection,
+    screening and redaction code, and the Presidio / spaCy versions."""
+    import hashlib
+
+    from tunepipe.pii import detect, policy, recognizers
+    from tunepipe.rai import screens
+
+    config = {"policy_version": policy_version(cfg), "key": hashlib.sha256(stage.policy.key).hexdigest()}
+    libraries = ["presidio-analyzer", "presidio-anonymizer", "spacy", cfg.pii.spacy_model.replace("_", "-")]
+    return record_cache.stage_version(config, [sys.modules[__name__], detect, policy, recognizers, screens], libraries)
 
 
 def _write(judged, columns: list[str], out_dir: str, removed_dir: str) -> None:

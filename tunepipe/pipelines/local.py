@@ -23,6 +23,7 @@ from tunepipe.components.runtime import ERROR_FILE_ENV
 from tunepipe.config import Config
 from tunepipe.errors import TunepipeError
 from tunepipe.pipelines.compile import pipeline_arguments
+from tunepipe.scheduling import notify
 from tunepipe.tracking import setup_mlflow, start_pipeline_run
 
 
@@ -114,7 +115,9 @@ def run_local(cfg: Config, cache: bool = True, pipeline_job: str | None = None) 
             build_pipeline(cfg)(**args)
         except Exception as err:  # noqa: BLE001 - the kfp runner raises RuntimeError/ValueError
             _end_run(parent, "FAILED")
-            raise _stage_error(error_file, err) from None
+            error = _stage_error(error_file, err)
+            notify.run_failed(cfg, str(error), parent)
+            raise error from None
         finally:
             os.environ.pop(ERROR_FILE_ENV, None)
     _end_run(parent, "FINISHED")

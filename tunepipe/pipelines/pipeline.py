@@ -19,12 +19,14 @@ from tunepipe.components.evaluation import eval_gate_op, evaluate_op
 from tunepipe.components.governance import approval_gate_op
 from tunepipe.components.pii import pii_op
 from tunepipe.components.review import review_op
+from tunepipe.components.scheduling import change_op, fingerprint_op, notify_candidate_op
 from tunepipe.components.registry import register_op, serve_smoke_op
 from tunepipe.components.setup import setup_op
 from tunepipe.components.nemo import nemo_finetune_op, nemo_trainjob_op
 from tunepipe.components.training import finetune_op, finetune_trainjob_op
 from tunepipe.config import ClusterConfig, Config, GpuPoolConfig
 from tunepipe.pipelines.knobs import KNOBS, pipeline_signature, with_knob_signature
+from tunepipe.scheduling.change import TRAIN
 
 PIPELINE_NAME = "tunepipe"
 
@@ -85,6 +87,14 @@ def _hashes_pii(cfg: Config) -> bool:
     return cfg.pii.enabled and "hash" in {cfg.pii.default_action, *cfg.pii.actions.values()}
 
 
+def _with_webhook(cfg: Config, task: dsl.PipelineTask) -> dsl.PipelineTask:
+    """The notification webhook's URL from its Kubernetes Secret (key `url`), when one is named."""
+    if cfg.notify.webhook_secret:
+        kubernetes.use_secret_as_env(task, secret_name=cfg.notify.webhook_secret,
+                                     secret_key_to_env={"url": cfg.notify.webhook_url_env})
+    return task
+
+
 def build_pipeline(cfg: Config):
     cluster = cfg.cluster
 
@@ -99,7 +109,8 @@ def build_pipeline(cfg: Config):
         config, parent = setup.outputs["config"], setup.outputs["parent_run_id"]
         data_config = setup.outputs["data_config"]
 
-        ingest = _on_cpu(ingest_op(config=data_config, data_fingerprint=data_fingerprint), cluster)
+        fingerprint = _uncached(fingerprint_op(config=data_config, data_fingerprint=data_fingerprint), cluster)
+        ingest = _on_cpu(ingest_op(config=data_config, data_fingerprint=fingerprint.output), cluster)
         clean = _on_cpu(clean_op(config=data_config, records=ingest.outputs["records"]), cluster)
         dedup = _on_cpu(dedup_op(config=data_config, cleaned=clean.outputs["cleaned"]), cluster)
         card = _uncached(data_card_op(
@@ -118,30 +129,34 @@ def build_pipeline(cfg: Config):
         ), cluster)
         review.after(card)
         digest = review.outputs["digest"]
-        approval = _uncached(approval_gate_op(config=config, parent_run_id=parent, digest=digest), cluster)
+        change = _with_webhook(cfg, _uncached(change_op(config=config, parent_run_id=parent, digest=digest), cluster))
+        with dsl.If(change.output == TRAIN, name="data-or-config-changed"):
+            approval = _uncached(approval_gate_op(config=config, parent_run_id=parent, digest=digest), cluster)
 
-        split = _on_cpu(split_op(config=data_config, approved_digest=digest, dataset=pii.outputs["redacted"]),
-                        cluster)
-        split.after(approval)
-        train = _finetune(cfg, setup.outputs["training_config"], digest, split)
+            split = _on_cpu(split_op(config=data_config, approved_digest=digest, dataset=pii.outputs["redacted"]),
+                            cluster)
+            split.after(approval)
+            train = _finetune(cfg, setup.outputs["training_config"], digest, split)
 
-        evaluation = _uncached(evaluate_op(
-            config=config, parent_run_id=parent, split_summary=split.outputs["Output"],
-            model=train.outputs["model"], test=split.outputs["test"],
-        ), cluster)
-        gate = _uncached(eval_gate_op(config=config, parent_run_id=parent, eval_summary=evaluation.outputs["Output"]),
-                         cluster)
-        with dsl.If(gate.output == True, name="candidate-passed-eval-gate"):  # noqa: E712
-            register = _uncached(register_op(
-                config=config, parent_run_id=parent, approval=approval.outputs["Output"],
-                train_summary=train.outputs["Output"], eval_summary=evaluation.outputs["Output"],
-                git_commit=git_commit, model=train.outputs["model"],
+            evaluation = _uncached(evaluate_op(
+                config=config, parent_run_id=parent, split_summary=split.outputs["Output"],
+                model=train.outputs["model"], test=split.outputs["test"],
             ), cluster)
-            _uncached(serve_smoke_op(config=config, parent_run_id=parent,
-                                     model_uri=register.outputs["model_uri"]), cluster)
-            if cfg.serving.deploy_staging:
-                _uncached(deploy_staging_op(config=config, parent_run_id=parent,
-                                            model_uri=register.outputs["model_uri"]), cluster)
+            gate = _uncached(eval_gate_op(config=config, parent_run_id=parent, eval_summary=evaluation.outputs["Output"]),
+                             cluster)
+            with dsl.If(gate.output == True, name="candidate-passed-eval-gate"):  # noqa: E712
+                register = _uncached(register_op(
+                    config=config, parent_run_id=parent, approval=approval.outputs["Output"],
+                    train_summary=train.outputs["Output"], eval_summary=evaluation.outputs["Output"],
+                    git_commit=git_commit, model=train.outputs["model"],
+                ), cluster)
+                _uncached(serve_smoke_op(config=config, parent_run_id=parent,
+                                         model_uri=register.outputs["model_uri"]), cluster)
+                _with_webhook(cfg, _uncached(notify_candidate_op(config=config, registered=register.outputs["summary"]),
+                                             cluster))
+                if cfg.serving.deploy_staging:
+                    _uncached(deploy_staging_op(config=config, parent_run_id=parent,
+                                                model_uri=register.outputs["model_uri"]), cluster)
 
     return dsl.pipeline(
         name=PIPELINE_NAME,
