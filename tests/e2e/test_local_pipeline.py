@@ -57,5 +57,9 @@ def test_stop_mode_refuses_unapproved_data_and_registers_nothing(first_run, proj
     assert result.returncode == 1
     assert "awaiting approval" in result.stderr.lower() or "not approved" in result.stderr.lower()
     assert "tunepipe approve" in result.stderr
+    out = result.stdout + result.stderr
+    assert "Task ingest-op cache hit" not in out and "Task pii-op cache hit" not in out, \
+        "a changed file is never served from the cache"
+    assert "Task finetune-op" not in out
 
     assert _client(root).search_model_versions("name='never-registered'") == []

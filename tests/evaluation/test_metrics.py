@@ -94,3 +94,15 @@ def test_row_losses_pool_to_the_token_weighted_loss_and_perplexity(model_and_exa
     loss = pooled_loss([s for s, _ in rows], [c for _, c in rows])
     assert loss == pytest.approx(answer_token_loss(model, examples, tokenizer.pad_token_id), rel=1e-5)
     assert perplexity(loss) == pytest.approx(math.exp(loss))
+
+
+def test_length_sorted_batches_give_each_row_its_own_loss_in_input_order(model_and_examples):
+    from tunepipe.evaluation.metrics import by_length, row_losses, unsort
+
+    _, model, tokenizer, examples = model_and_examples
+    assert len({len(e.input_ids) for e in examples}) > 1, "examples must differ in length"
+    batched = row_losses(model, examples, tokenizer.pad_token_id, batch_size=3)
+    single = [row_losses(model, [e], tokenizer.pad_token_id, batch_size=1)[0] for e in examples]
+    assert [c for _, c in batched] == [c for _, c in single]
+    assert [s for s, _ in batched] == pytest.approx([s for s, _ in single], rel=1e-4)
+    assert by_length([2, 5, 1]) == [1, 0, 2] and unsort(["b", "a", "c"], [1, 0, 2]) == ["a", "b", "c"]

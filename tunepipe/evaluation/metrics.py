@@ -30,12 +30,13 @@ def row_losses(model, examples: Sequence[Example], pad_id: int, batch_size: int 
     import torch
 
     out: list[tuple[float, int]] = []
+    order = by_length([len(e.input_ids) for e in examples])
     device = next(model.parameters()).device
     was_training = model.training
     model.eval()
     with torch.no_grad():
         for start in range(0, len(examples), batch_size):
-            batch = collate(list(examples[start:start + batch_size]), pad_id)
+            batch = collate([examples[i] for i in order[start:start + batch_size]], pad_id)
             batch = {k: v.to(device) for k, v in batch.items()}
             width = batch["input_ids"].shape[1]
             logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits[:, -width:]
@@ -46,6 +47,19 @@ def row_losses(model, examples: Sequence[Example], pad_id: int, batch_size: int 
             counts = (targets != -100).sum(dim=1)
             out += [(float(s), int(c)) for s, c in zip(losses.sum(dim=1), counts)]
     model.train(was_training)
+    return unsort(out, order)
+
+
+def by_length(lengths: Sequence[int]) -> list[int]:
+    """Indices longest first, so each batch pads to similar lengths (fewer wasted positions on CPU)."""
+    return sorted(range(len(lengths)), key=lambda i: -lengths[i])
+
+
+def unsort(values: list, order: list[int]) -> list:
+    """`values` computed in `order`, put back in the original order."""
+    out = [None] * len(values)
+    for value, i in zip(values, order):
+        out[i] = value
     return out
 
 

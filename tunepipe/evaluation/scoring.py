@@ -12,7 +12,7 @@ import math
 
 from tunepipe.config import Config
 from tunepipe.errors import TunepipeError
-from tunepipe.evaluation.metrics import row_losses, text_scores
+from tunepipe.evaluation.metrics import by_length, row_losses, text_scores, unsort
 
 NAN = math.nan
 
@@ -66,11 +66,12 @@ def generate_answers(cfg: Config, model, tokenizer, rows) -> list[str]:
     tokenizer.padding_side, tokenizer.truncation_side = "left", "left"
     records = rows.to_dict("records") if hasattr(rows, "to_dict") else rows
     prompts = [prompt_text(tokenizer, prompt_messages(cfg, r["prompt"], r.get("context"))) for r in records]
+    order = by_length([len(ids) for ids in tokenizer(prompts, add_special_tokens=False)["input_ids"]]) if prompts else []
     answers: list[str] = []
     size = cfg.evaluation.batch_size
     for start in range(0, len(prompts), size):
         batch = tokenizer(
-            prompts[start:start + size], return_tensors="pt", padding=True, truncation=True,
+            [prompts[i] for i in order[start:start + size]], return_tensors="pt", padding=True, truncation=True,
             max_length=cfg.model.max_seq_len, add_special_tokens=False,
         )
         with torch.no_grad():
@@ -80,7 +81,7 @@ def generate_answers(cfg: Config, model, tokenizer, rows) -> list[str]:
             )
         new = out[:, batch["input_ids"].shape[1]:]
         answers += [t.strip() for t in tokenizer.batch_decode(new, skip_special_tokens=True)]
-    return answers
+    return unsort(answers, order)
 
 
 def _rag_scores(cfg: Config, rows: list[dict], answers: list[str]) -> dict:
