@@ -462,7 +462,8 @@ class ScheduleConfig(_Section):
         default=True, description="end a run 'no change' when its approved dataset digest already has a registered "
         "version trained with this config")
     record_cache: bool = Field(default=False, description="clean and PII reuse per-record results of rows seen before "
-                               "(experimental, off by default: not yet tested against a full run)")
+                               "(outputs equal a full run's, tested); off by default because the clean cache keeps "
+                               "pre-redaction text on disk")
     record_cache_dir: str | None = Field(default=None, description="default: <project.data_dir>/record_cache")
 
 
