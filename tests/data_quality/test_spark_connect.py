@@ -14,22 +14,18 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
-import signal
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from tunepipe import artifacts
 from tunepipe.config import Config
+from tunepipe.data_quality.connect_server import READY_TIMEOUT_S, ConnectServer, free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
-READY_TIMEOUT_S = 240
 STAGE_TIMEOUT_S = 600
 SPLIT_DIRS = ("train", "validation", "test")
 TABLES = ("records", "quarantine", "clean", "clean_removed", "dedup", "dedup_removed", *SPLIT_DIRS)
@@ -63,66 +59,9 @@ def run_stages(cfg: Config, root: Path) -> dict:
     return summaries
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def spark_home() -> Path:
-    import pyspark
-
-    return Path(pyspark.__file__).parent
-
-
-class ConnectServer:
-    """pyspark's Spark Connect server in the foreground, in its own process group."""
-
-    def __init__(self, workdir: Path):
-        self.port = free_port()
-        self.log = workdir / "connect-server.log"
-        env = {**os.environ, "SPARK_HOME": str(spark_home()), "PYSPARK_PYTHON": sys.executable,
-               "SPARK_LOCAL_IP": "127.0.0.1", "SPARK_LOG_DIR": str(workdir / "logs"),
-               "SPARK_PID_DIR": str(workdir / "pids")}
-        command = [str(spark_home() / "sbin" / "start-connect-server.sh"), "--wait", "--master", "local[2]",
-                   "--conf", "spark.connect.grpc.binding.address=127.0.0.1",
-                   "--conf", f"spark.connect.grpc.binding.port={self.port}",
-                   "--conf", "spark.ui.enabled=false", "--conf", "spark.sql.shuffle.partitions=8"]
-        with self.log.open("wb") as log:
-            self.process = subprocess.Popen(command, env=env, cwd=workdir, stdout=log,
-                                            stderr=subprocess.STDOUT, start_new_session=True)
-        self.url = f"sc://127.0.0.1:{self.port}"
-
-    def status(self, lines: int = 30) -> str:
-        code = self.process.poll()
-        state = "still running" if code is None else f"exited with {code}"
-        tail = "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
-        return f"the Spark Connect server on port {self.port} {state}; its log ends:\n{tail}"
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-
-
-def wait_for_port(port: int, timeout_s: float = READY_TIMEOUT_S) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return True
-        except OSError:
-            time.sleep(0.5)
-    return False
-
-
 @pytest.fixture(scope="module")
 def connect_server(tmp_path_factory):
-    server = ConnectServer(tmp_path_factory.mktemp("spark-connect"))
+    server = ConnectServer(tmp_path_factory.mktemp("spark-connect"))  # the one `tunepipe run` shares
     yield server
     server.stop()
 
@@ -177,7 +116,8 @@ def connect_run(local_run, connect_child, connect_server):
         code = f"no exit within {STAGE_TIMEOUT_S}s"
     if code != 0:
         log = "\n".join((root / "run.log").read_text(errors="replace").splitlines()[-40:])
-        pytest.fail(f"the stages over Spark Connect failed ({code}):\n{log}\n\n{connect_server.status()}")
+        pytest.fail(f"the stages over Spark Connect failed ({code}):\n{log}\n\nthe server {connect_server.status()}; its log ends:\n"
+                    f"{connect_server.log.read_text(errors='replace')[-3000:]}")
     return root, json.loads((root / "summaries.json").read_text())
 
 

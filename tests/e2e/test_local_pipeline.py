@@ -2,6 +2,7 @@
 
 import pytest
 
+from tests.processes import processes_in
 from tests.e2e.conftest import client as _client, tunepipe as _tunepipe, write_config as _write_config
 
 pytestmark = pytest.mark.slow
@@ -15,6 +16,10 @@ def test_run_registers_serves_and_summarises(first_run, project):
     assert "dataset digest" in out and "registered       tunepipe-demo-support version 1 alias @candidate" in out
     assert "approved by demo-reviewer (auto-approved" in out
     assert "served answer" in out
+    server_dir = root / ".tunepipe" / "logs" / "spark-connect"
+    assert (server_dir / "spark-connect.log").is_file(), "the run's Spark steps share one Spark Connect server"
+    assert "Using Spark's default log4j profile" not in out, "no step started a JVM of its own"
+    assert processes_in(server_dir.resolve()) == [], "the shared Spark server is stopped when the run ends"
 
     client = _client(root)
     version = client.get_model_version_by_alias("tunepipe-demo-support", "candidate")

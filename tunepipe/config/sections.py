@@ -79,6 +79,8 @@ class DedupConfig(_Section):
 class SparkConfig(_Section):
     master: str = "local[2]"
     remote: str | None = None
+    share_local: bool = Field(default=True, description="`tunepipe run` starts one Spark Connect server on 127.0.0.1 "
+                              "for the run's Spark steps instead of a JVM per step (local masters, no spark.remote)")
     driver_memory: str = "2g"
     conf: dict[str, str] = Field(default_factory=dict)
 

@@ -1,6 +1,7 @@
 """One place that builds the Spark session from config: local[*], a master URL, or Spark Connect.
 
-With `spark.remote` set, a reachability check first turns a wrong URL or a server that is down into
+With `spark.remote` set (or, in a local run, the shared server's URL in `TUNEPIPE_SPARK_REMOTE`, see
+`connect_server`), a reachability check first turns a wrong URL or a server that is down into
 a clear error: the Connect client itself retries silently for many minutes.
 
 Stages run unchanged over Spark Connect if they keep to the DataFrame API (no RDDs, no
@@ -16,6 +17,7 @@ import socket
 import sys
 
 from tunepipe.config import Config
+from tunepipe.data_quality.connect_server import REMOTE_ENV
 from tunepipe.errors import TunepipeError
 
 CONNECT_TIMEOUT_S = 10.0
@@ -28,10 +30,11 @@ def get_spark(cfg: Config, app_name: str = "tunepipe"):
     os.environ.setdefault("PYARROW_IGNORE_TIMEZONE", "1")
     from pyspark.sql import SparkSession
 
+    remote = cfg.spark.remote or os.environ.get(REMOTE_ENV)
     builder = SparkSession.builder.appName(app_name)
-    if cfg.spark.remote:
-        check_connect_server(cfg.spark.remote)
-        builder = builder.remote(cfg.spark.remote)
+    if remote:
+        check_connect_server(remote)
+        builder = builder.remote(remote)
     else:
         builder = (
             builder.master(cfg.spark.master)
@@ -45,7 +48,7 @@ def get_spark(cfg: Config, app_name: str = "tunepipe"):
     for key, value in cfg.spark.conf.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
-    if not cfg.spark.remote:
+    if not remote:
         spark.sparkContext.setLogLevel("ERROR")
     return spark
 

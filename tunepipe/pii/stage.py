@@ -211,12 +211,19 @@ def _spread(spark, df):
     as two partitions ran on one core).
     """
     try:
-        cores = spark.sparkContext.defaultParallelism
-        partitions = df.rdd.getNumPartitions()
-    except Exception:
-        return df
+        cores, partitions = spark.sparkContext.defaultParallelism, df.rdd.getNumPartitions()
+    except Exception:  # noqa: BLE001 - Spark Connect has neither sparkContext nor RDDs
+        cores, partitions = _connect_cores(spark), 1
     wanted = min(cores, df.count() // MIN_ROWS_PER_WORKER)
     return df.repartition(max(wanted, partitions)) if wanted > 1 else df
+
+
+def _connect_cores(spark) -> int:
+    """The server's spark.default.parallelism over Spark Connect (the shared local server sets it), else 1."""
+    try:
+        return int(spark.conf.get("spark.default.parallelism", "1"))
+    except Exception:  # noqa: BLE001 - a server that does not expose it
+        return 1
 
 
 def redact_df(cfg: Config, df, stage: StageSettings | None = None):

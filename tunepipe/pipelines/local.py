@@ -1,7 +1,8 @@
 """Run the pipeline on this machine with the kfp local runner, then read the run's results from MLflow.
 
 The same `@dsl.pipeline` that compiles for Kubeflow runs here through `SubprocessRunner(use_venv=False)`:
-each step is a subprocess of this interpreter. Data steps are cached between runs (keyed on the
+each step is a subprocess of this interpreter, and the Spark steps share one Spark Connect server
+started for the run (`data_quality.connect_server`). Data steps are cached between runs (keyed on the
 config and a fingerprint of the input files), so a rerun on unchanged data skips them.
 """
 
@@ -21,6 +22,7 @@ from pathlib import Path
 
 from tunepipe.components.runtime import ERROR_FILE_ENV
 from tunepipe.config import Config
+from tunepipe.data_quality.connect_server import shared_spark
 from tunepipe.errors import TunepipeError
 from tunepipe.pipelines.compile import pipeline_arguments
 from tunepipe.scheduling import notify
@@ -107,7 +109,7 @@ def run_local(cfg: Config, cache: bool = True, pipeline_job: str | None = None) 
     _step_logs()
     args = {**pipeline_arguments(cfg), "data_fingerprint": data_fingerprint(cfg.data.paths),
             "mlflow_parent_run_id": parent, "git_commit": git_commit()}
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, shared_spark(cfg, data_dir / "logs" / "spark-connect"):
         error_file = Path(tmp) / "error.json"
         os.environ[ERROR_FILE_ENV] = str(error_file)
         start = time.perf_counter()
