@@ -14,7 +14,11 @@ def _compiled(tmp_path, *overrides: str) -> dict:
 
 
 def _gated_tasks(spec: dict) -> dict:
-    condition = next(name for name in spec["root"]["dag"]["tasks"] if name.startswith("condition"))
+    """The tasks behind the eval gate: the condition next to eval-gate-op (itself behind the change decision)."""
+    dags = [spec["root"]["dag"]["tasks"]] + [c["dag"]["tasks"] for c in spec["components"].values() if "dag" in c]
+    beside_gate = next(tasks for tasks in dags if "eval-gate-op" in tasks)
+    condition = next(name for name, task in beside_gate.items() if name.startswith("condition")
+                     and "eval-gate-op" in task["triggerPolicy"]["condition"])
     return spec["components"][f"comp-{condition}"]["dag"]["tasks"]
 
 

@@ -229,11 +229,18 @@ def test_the_pipeline_splits_and_trains_only_the_approved_digest_after_the_gate(
     from tunepipe.pipelines.compile import compile_pipeline
 
     path = compile_pipeline(load_config("examples/demo.yaml"), tmp_path / "pipeline.yaml")
-    tasks = next(yaml.safe_load_all(path.read_text()))["root"]["dag"]["tasks"]
+    spec = next(yaml.safe_load_all(path.read_text()))
+    root = spec["root"]["dag"]["tasks"]
+    changed = next(name for name, task in root.items() if name.startswith("condition")
+                   and "change-op" in task["triggerPolicy"]["condition"])
+    tasks = spec["components"][f"comp-{changed}"]["dag"]["tasks"]
+    assert "split-op" not in root and "finetune-op" not in root, "training sits behind the change decision"
     assert "approval-gate-op" in tasks["split-op"]["dependentTasks"]
     assert "split-op" in tasks["finetune-op"]["dependentTasks"]
     assert not tasks["approval-gate-op"].get("cachingOptions", {}).get("enableCache", False)
     for name in ("approval-gate-op", "split-op", "finetune-op"):
         params = tasks[name]["inputs"]["parameters"]
         source = params.get("approved_digest") or params["digest"]
-        assert source["taskOutputParameter"] == {"outputParameterKey": "digest", "producerTask": "review-op"}
+        assert source == {"componentInputParameter": "pipelinechannel--review-op-digest"}, source
+    assert root[changed]["inputs"]["parameters"]["pipelinechannel--review-op-digest"]["taskOutputParameter"] == {
+        "outputParameterKey": "digest", "producerTask": "review-op"}

@@ -85,8 +85,18 @@ def test_each_output_equals_the_full_run_row_for_row(runs, output):
     pd.testing.assert_frame_equal(inc, full)
 
 
-def test_the_cache_was_used_and_the_summaries_agree(runs):
-    inc_dir, _, incremental, full = runs
-    assert any((inc_dir.parent / ".tunepipe" / "record_cache" / stage).is_dir() for stage in ("clean", "pii"))
+@pytest.mark.parametrize("stage", ["clean", "pii"])
+def test_the_incremental_run_computed_only_the_new_rows(runs, stage):
+    """Two batches under the stage's one version: the warm run's rows, then at most the 15 new ones."""
+    inc_dir = runs[0]
+    versions = list((inc_dir.parent / ".tunepipe" / "record_cache" / stage).iterdir())
+    assert len(versions) == 1, versions
+    batches = sorted(versions[0].iterdir())
+    sizes = [len(pd.concat([pd.read_parquet(f) for f in b.glob("*.parquet")])) for b in batches]
+    assert len(sizes) == 2 and sizes[0] > 200 and 0 < sizes[1] <= 15, sizes
+
+
+def test_the_summaries_agree(runs):
+    _, _, incremental, full = runs
     for stage in ("clean", "dedup", "split"):
         assert incremental[stage] == full[stage], stage
