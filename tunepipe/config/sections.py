@@ -501,11 +501,14 @@ class Config(_Section):
     def to_json(self) -> str:
         return self.model_dump_json()
 
+    def sections(self, names: set[str]) -> dict:
+        """Only the `names` sections, as JSON-ready values."""
+        return self.model_dump(mode="json", include=names)
+
     def stage_json(self, sections: set[str]) -> str:
         """The config a cached stage sees: `sections` as set, every other section at its default, so a change
         to a section the stage never reads still hits its cache."""
-        kept = self.model_dump(mode="json", include=sections)
-        return type(self).model_validate(kept).to_json()
+        return type(self).model_validate(self.sections(sections)).to_json()
 
     def data_stage_json(self) -> str:
         """What ingest..split see: a change to training, evaluation, registry or serving keeps their cache."""

@@ -89,8 +89,9 @@ class ConnectServer:
     def wait_ready(self, timeout_s: float = READY_TIMEOUT_S) -> None:
         if wait_for_port(self.port, timeout_s, alive=self.running):
             return
+        state = self.status()
         self.stop()
-        raise TunepipeError(f"the shared Spark Connect server did not start within {timeout_s:.0f} s ({self.status()}); "
+        raise TunepipeError(f"the shared Spark Connect server did not start within {timeout_s:.0f} s ({state}); "
                             f"see {self.log}, or set spark.share_local: false to start Spark in each step")
 
     def status(self) -> str:

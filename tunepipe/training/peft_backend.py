@@ -177,7 +177,7 @@ def begin(cfg: Config, model, pre: Preflight, run: TrainingRun, digest: str, cou
 
 def stage_config(cfg: Config) -> dict:
     """The sections fine-tuning reads: the pipeline hands it the others at their defaults."""
-    return cfg.model_dump(mode="json", include=TRAINING_STAGE_SECTIONS)
+    return cfg.sections(TRAINING_STAGE_SECTIONS)
 
 
 def log_start(cfg: Config, pre: Preflight, run: TrainingRun, counts: dict, digest: str, val_before) -> None:
