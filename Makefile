@@ -1,13 +1,13 @@
 # setup: the pinned virtual environment at .venv (torch from the on-disk CPU build via constraints.txt)
 # demo:  the whole pipeline on embedded defaults with examples/demo.yaml
-# test:  the test suite (what .ci/run calls)
+# test:  the test suite (what .ci/run calls); the report checks need Chromium, installed here when absent (root)
 VENV := .venv
 BIN := $(VENV)/bin
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 export OMP_WAIT_POLICY := PASSIVE
 
-.PHONY: setup demo test compile bench clean lock
+.PHONY: setup browser demo test compile bench clean lock
 
 setup: $(VENV)/.installed
 
@@ -21,7 +21,13 @@ $(VENV)/.installed: requirements.lock constraints.txt pyproject.toml
 demo: setup
 	$(BIN)/tunepipe run examples/demo.yaml
 
-test: setup
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+	  { [ "$$(id -u)" = 0 ] && { apt-get install -y -q --no-install-recommends chromium >/dev/null 2>&1 || \
+	    { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q --no-install-recommends chromium >/dev/null 2>&1; }; }; } || \
+	  { echo "the HTML report checks need Chromium: install Debian's chromium package (sudo apt-get install chromium)"; exit 1; }
+
+test: setup browser
 	$(BIN)/python -m pytest -q tests
 
 compile: setup

@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from tunepipe.cli.common import SetOpt, console, friendly, with_launcher
+from tunepipe.cli.common import ConfigOpt, SetOpt, console, friendly, store_config, with_launcher
 from tunepipe.config import load_config
 
 app = typer.Typer()
@@ -49,3 +49,34 @@ def submit(config: Path, host: str = typer.Option(..., help="Kubeflow Pipelines 
 
     run = submit_run(with_launcher(load_config(config, set_)), host, experiment, run_name)
     console.print(f"created run [bold]{run['run_id']}[/] in experiment '{experiment}': {run['url']}")
+
+
+@app.command()
+@friendly
+def ui(config: Optional[Path] = ConfigOpt, port: int = typer.Option(5000, help="Port on 127.0.0.1")):
+    """Open the MLflow UI on the project's store (127.0.0.1) and list the latest run's HTML reports."""
+    from tunepipe.mlflow_ui import latest_reports, start_ui, stop_ui
+    from tunepipe.tracking import tracking_uri
+
+    cfg = store_config(config)
+    uri = tracking_uri(cfg)
+    remote = uri.startswith(("http://", "https://"))
+    url = uri.rstrip("/") if remote else f"http://127.0.0.1:{port}"
+    proc = None if remote else start_ui(cfg, port)
+    try:
+        console.print(f"MLflow UI  [bold]{url}[/]  (store {uri})")
+        run, reports = latest_reports(cfg, url)
+        if run is None:
+            console.print("no pipeline run in this store yet: `tunepipe run CONFIG` makes one")
+        else:
+            console.print(f"latest run {run}")
+        for r in reports:
+            console.print(f"  {r.stage:<14} {r.artifact}\n    {r.link}" + (f"\n    {r.file}" if r.file else ""))
+        if proc is not None:
+            console.print("Ctrl-C stops the UI")
+            proc.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if proc is not None:
+            stop_ui(proc)
