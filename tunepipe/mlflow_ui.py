@@ -6,7 +6,6 @@ A project on an MLflow server already has its UI: then nothing is started and th
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ from pathlib import Path
 
 from tunepipe.config import Config
 from tunepipe.errors import TunepipeError
+from tunepipe.ports import check_port_free
 from tunepipe.tracking import PIPELINE_RUN_TAG, client, ensure_experiment, tracking_uri
 
 READY_TIMEOUT_S = 90
@@ -64,14 +64,6 @@ def _report(run, path: str, ui_url: str) -> Report:
                   str(local) if local and local.is_file() else None)
 
 
-def check_port_free(port: int) -> None:
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            raise TunepipeError(f"port {port} on 127.0.0.1 is already in use: pass --port with a free one") from None
-
-
 def ui_command(cfg: Config, port: int) -> list[str]:
     uri = tracking_uri(cfg)
     return [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri, "--host", "127.0.0.1",
@@ -83,7 +75,7 @@ def start_ui(cfg: Config, port: int) -> subprocess.Popen:
     if not Path(cfg.project.data_dir).is_dir():
         raise TunepipeError(f"no project store at {cfg.project.data_dir}: run `tunepipe run CONFIG` first, "
                             "or pass --config with the project's config")
-    check_port_free(port)
+    check_port_free("127.0.0.1", port)
     proc = subprocess.Popen(ui_command(cfg, port), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
     deadline = time.monotonic() + READY_TIMEOUT_S

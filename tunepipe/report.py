@@ -68,6 +68,7 @@ def print_run_summary(console: Console, cfg: Config, result) -> None:
     if smoke:
         console.print(f"served answer    Q: {smoke.get('question')}\n                 A: {smoke.get('answer')}")
     console.print(f"artifacts        {result.pipeline_root}")
+    console.print(f"step logs        {result.log_dir}")
     console.print(f"MLflow store     {result.tracking_uri}  (browse: mlflow ui --backend-store-uri "
                   f"{result.tracking_uri})")
     console.print(f"pipeline time    {result.seconds:.0f} s")
@@ -78,4 +79,5 @@ def _print_no_change(console: Console, change: dict, result) -> None:
     console.print(f"status           no change: {version['name']} version {version['version']} ({version['uri']}) "
                   f"was trained on this approved dataset with this config; nothing trained, evaluated or registered")
     console.print(f"MLflow store     {result.tracking_uri}")
+    console.print(f"step logs        {result.log_dir}")
     console.print(f"pipeline time    {result.seconds:.0f} s")

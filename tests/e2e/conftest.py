@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -47,12 +48,31 @@ def write_config(project: Path, data: Path, model_dir: str, name: str = "config.
     return path
 
 
-def tunepipe(*args, cwd: Path) -> subprocess.CompletedProcess:
+def cli_env() -> dict[str, str]:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "COLUMNS": "200", "PYTHONPATH": str(REPO),
            "TUNEPIPE_PII_SALT": PII_SALT}
     for leaked in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI"):
         env.pop(leaked, None)
-    return subprocess.run([*TUNEPIPE, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=1800)
+    return env
+
+
+def tunepipe(*args, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([*TUNEPIPE, *args], cwd=cwd, env=cli_env(), capture_output=True, text=True, timeout=1800)
+
+
+STEP_ROW = re.compile(r"^. (\S+)\s+(done|cached|failed|skipped|stopped)\b")
+
+
+def steps(out: str) -> dict[str, str]:
+    """The live view's step lines of a run's output: step name -> state."""
+    return {m.group(1): m.group(2) for m in map(STEP_ROW.match, out.splitlines()) if m}
+
+
+def newest_logs(root: Path) -> Path:
+    """The newest run's step-log folder (DATA_DIR/logs/<run>)."""
+    runs = sorted((root / ".tunepipe" / "logs").glob("tunepipe-*"), key=lambda p: p.stat().st_mtime)
+    assert runs, "the run wrote no step logs"
+    return runs[-1]
 
 
 def client(root: Path):

@@ -3,7 +3,10 @@
 import pytest
 
 from tests.processes import processes_in
-from tests.e2e.conftest import client as _client, tunepipe as _tunepipe, write_config as _write_config
+from tests.e2e.conftest import client as _client, newest_logs, steps, tunepipe as _tunepipe, write_config as _write_config
+
+STEPS = ["setup", "fingerprint", "ingest", "clean", "dedup", "data-card", "pii", "review", "change", "approval-gate",
+         "split", "finetune", "evaluate", "eval-gate", "register", "serve-smoke", "notify-candidate"]
 
 pytestmark = pytest.mark.slow
 
@@ -20,6 +23,13 @@ def test_run_registers_serves_and_summarises(first_run, project):
     assert (server_dir / "spark-connect.log").is_file(), "the run's Spark steps share one Spark Connect server"
     assert "Using Spark's default log4j profile" not in out, "no step started a JVM of its own"
     assert processes_in(server_dir.resolve()) == [], "the shared Spark server is stopped when the run ends"
+    assert steps(result.stdout) == dict.fromkeys(STEPS, "done"), result.stdout
+    assert len(result.stdout.splitlines()) < 60, "one line per step, then the summary"
+    assert "Executing task" not in out and "executor_input" not in out
+    logs = newest_logs(root)
+    assert {p.stem for p in logs.glob("*.log")} == {*STEPS, "pipeline"}
+    assert "Task 'finetune-op' finished with status SUCCESS" in (logs / "finetune.log").read_text()
+    assert f"step logs        {logs}" in out
 
     client = _client(root)
     version = client.get_model_version_by_alias("tunepipe-demo-support", "candidate")
@@ -42,11 +52,13 @@ def test_rerun_on_unchanged_data_ends_no_change_from_the_cache(first_run, projec
     seconds = time.perf_counter() - start
     out = result.stdout + result.stderr
     assert result.returncode == 0, out[-4000:]
-    for task in ("ingest-op", "clean-op", "dedup-op", "pii-op"):
-        assert f"Task {task} cache hit" in out, task
+    states = steps(result.stdout)
+    for task in ("ingest", "clean", "dedup", "pii"):
+        assert states[task] == "cached", task
     assert "no change: tunepipe-demo-support version 1 (models:/tunepipe-demo-support/1)" in out
-    for task in ("approval-gate-op", "split-op", "finetune-op", "evaluate-op", "register-op"):
-        assert f"Task {task}" not in out, task
+    assert states["change"] == "done" and states["condition-1"] == "skipped"
+    for task in ("approval-gate", "split", "finetune", "evaluate", "register"):
+        assert task not in states, task
     assert len(_client(root).search_model_versions("name = 'tunepipe-demo-support'")) == versions_before
     print(f"no-change rerun: {seconds:.1f} s wall (target < 60 s)")
     assert seconds < 120, seconds
@@ -62,9 +74,8 @@ def test_stop_mode_refuses_unapproved_data_and_registers_nothing(first_run, proj
     assert result.returncode == 1
     assert "awaiting approval" in result.stderr.lower() or "not approved" in result.stderr.lower()
     assert "tunepipe approve" in result.stderr
-    out = result.stdout + result.stderr
-    assert "Task ingest-op cache hit" not in out and "Task pii-op cache hit" not in out, \
-        "a changed file is never served from the cache"
-    assert "Task finetune-op" not in out
+    states = steps(result.stdout)
+    assert states["ingest"] == states["pii"] == "done", "a changed file is never served from the cache"
+    assert states["approval-gate"] == "failed" and "finetune" not in states
 
     assert _client(root).search_model_versions("name='never-registered'") == []

@@ -27,7 +27,7 @@ def friendly(fn):
             return fn(*args, **kwargs)
         except TunepipeError as err:
             err_console.print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
-            raise typer.Exit(1) from None
+            raise typer.Exit(getattr(err, "exit_code", 1)) from None
     return wrapper
 
 

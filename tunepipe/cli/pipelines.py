@@ -16,14 +16,18 @@ app = typer.Typer()
 @app.command()
 @friendly
 def run(config: Path, set_: list[str] = SetOpt,
-        no_cache: bool = typer.Option(False, "--no-cache", help="Rerun every step, even unchanged ones.")):
-    """Run the whole pipeline locally with the kfp local runner (the pipeline that compiles for Kubeflow)."""
+        no_cache: bool = typer.Option(False, "--no-cache", help="Rerun every step, even unchanged ones."),
+        verbose: bool = typer.Option(False, "--verbose", "-v", help="Stream every step's full output.")):
+    """Run the whole pipeline locally with the kfp local runner (the pipeline that compiles for Kubeflow).
+
+    One line per step shows its state, time and key figures; each step's full output is written to
+    DATA_DIR/logs/<run>/<step>.log."""
     from tunepipe.pipelines.local import run_local
     from tunepipe.report import print_run_summary
 
     cfg = with_launcher(load_config(config, set_))
     console.rule(f"[bold]tunepipe run[/] {config}")
-    result = run_local(cfg, cache=not no_cache)
+    result = run_local(cfg, cache=not no_cache, verbose=verbose)
     print_run_summary(console, cfg, result)
 
 

@@ -13,7 +13,6 @@ import json
 import logging
 import os
 import subprocess
-import sys
 import tempfile
 import time
 import warnings
@@ -22,9 +21,10 @@ from pathlib import Path
 
 from tunepipe.components.runtime import ERROR_FILE_ENV
 from tunepipe.config import Config
-from tunepipe.data_quality.connect_server import shared_spark
-from tunepipe.errors import TunepipeError
+from tunepipe.data_quality.connect_server import shared_spark, wanted
+from tunepipe.errors import Interrupted, TunepipeError
 from tunepipe.pipelines.compile import pipeline_arguments
+from tunepipe.pipelines.live import ANSI, LiveView
 from tunepipe.scheduling import notify
 from tunepipe.tracking import setup_mlflow, start_pipeline_run
 
@@ -36,6 +36,7 @@ class LocalRun:
     stages: dict = field(default_factory=dict)
     pipeline_root: str = ""
     tracking_uri: str = ""
+    log_dir: str = ""
 
 
 def data_fingerprint(paths: list[str]) -> str:
@@ -70,35 +71,81 @@ def preflight(cfg: Config) -> None:
     for p in cfg.data.paths:
         if "://" not in p and not Path(p).exists():
             raise TunepipeError(f"data file {p} does not exist (check data.paths in the config)")
+    writable(Path(cfg.project.data_dir))
     setup_mlflow(cfg)
 
 
-def _step_logs() -> None:
-    """Show the runner's INFO lines (task start/end, cache hits), not its warnings about cluster settings."""
-    root = logging.getLogger()
-    if not root.handlers:
-        handler = logging.StreamHandler(sys.stdout)
-        handler.setFormatter(logging.Formatter("%(asctime)s - %(levelname)s - %(message)s", "%H:%M:%S"))
-        root.addHandler(handler)
-    root.setLevel(logging.INFO)
+def writable(data_dir: Path) -> None:
+    """The data dir holds the MLflow store, the pipeline root, the caches and the logs: it must be writable."""
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=data_dir, prefix=".write-check-"):
+            pass
+    except OSError as err:
+        raise TunepipeError(f"the data dir {data_dir} is not writable ({err.strerror}): set project.data_dir to a "
+                            "writable path, e.g. --set project.data_dir=$HOME/tunepipe-data") from None
+
+
+def _quiet_loggers() -> None:
+    """The runner's INFO lines (task start/end, cache hits) reach the live view; library chatter does not."""
+    import mlflow  # noqa: F401 - it sets its loggers' levels when imported
+
+    logging.getLogger().setLevel(logging.INFO)
     for name in ("py4j", "urllib3", "alembic", "mlflow", "httpx"):
         logging.getLogger(name).setLevel(logging.WARNING)
     warnings.filterwarnings("ignore", message=".*non-Python base image.*")
     warnings.filterwarnings("ignore", message=".*have no effect in the current local runner.*")
 
 
-def _stage_error(error_file: Path, err: Exception) -> TunepipeError:
+def _stage_error(error_file: Path, err: Exception, view: LiveView) -> TunepipeError:
+    failed = view.failure_tail()
+    where = f" (full log: {failed[0].log})" if failed else ""
     if error_file.is_file() and error_file.stat().st_size:
         info = json.loads(error_file.read_text())
-        return TunepipeError(f"stage '{info['stage']}' failed: {info['message']}")
-    return TunepipeError(f"the local pipeline failed: {err} (the step's log is above)")
+        return TunepipeError(f"stage '{info['stage']}' failed: {info['message']}{where}")
+    return TunepipeError(f"the local pipeline failed: {ANSI.sub('', str(err))}{where}")
 
 
-def run_local(cfg: Config, cache: bool = True, pipeline_job: str | None = None) -> LocalRun:
+def stop_step_processes(grace_s: float = 10.0) -> list[int]:
+    """Stop the step processes this run started (and what they started); servers in their own session, such as
+    the shared Spark server, are left to their own context manager. Returns the pids that were stopped."""
+    import psutil
+
+    own_group = os.getpgid(0)
+    procs = [p for p in psutil.Process().children(recursive=True) if _in_group(p, own_group)]
+    for p in procs:
+        _signal(p, "terminate")
+    _, alive = psutil.wait_procs(procs, timeout=grace_s)
+    for p in alive:
+        _signal(p, "kill")
+    return [p.pid for p in procs]
+
+
+def _in_group(proc, group: int) -> bool:
+    try:
+        return os.getpgid(proc.pid) == group
+    except OSError:
+        return False
+
+
+def _signal(proc, how: str) -> None:
+    import psutil
+
+    try:
+        getattr(proc, how)()
+    except psutil.NoSuchProcess:
+        pass
+
+
+def run_local(cfg: Config, cache: bool = True, pipeline_job: str | None = None, verbose: bool = False,
+              view: LiveView | None = None) -> LocalRun:
+    """Run the pipeline with the kfp local runner under the live view (or `view`); raise a one-line error
+    naming the failed step's log on failure, and `Interrupted` after stopping every step on Ctrl-C."""
     from kfp import local
 
     from tunepipe.pipelines.pipeline import build_pipeline
 
+    _quiet_loggers()
     preflight(cfg)
     data_dir = Path(cfg.project.data_dir)
     root = data_dir / "pipeline_root"
@@ -106,7 +153,7 @@ def run_local(cfg: Config, cache: bool = True, pipeline_job: str | None = None) 
     parent = start_pipeline_run(cfg, job, params={"cache": cache})
     local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(root),
                enable_caching=cache, cache_root=str(data_dir / "kfp_cache"))
-    _step_logs()
+    view = view or LiveView(data_dir / "logs" / job, cache_root=data_dir / "kfp_cache", verbose=verbose)
     args = {**pipeline_arguments(cfg), "data_fingerprint": data_fingerprint(cfg.data.paths),
             "mlflow_parent_run_id": parent, "git_commit": git_commit()}
     with tempfile.TemporaryDirectory() as tmp, shared_spark(cfg, data_dir / "logs" / "spark-connect"):
@@ -114,23 +161,44 @@ def run_local(cfg: Config, cache: bool = True, pipeline_job: str | None = None) 
         os.environ[ERROR_FILE_ENV] = str(error_file)
         start = time.perf_counter()
         try:
-            build_pipeline(cfg)(**args)
+            with view:
+                build_pipeline(cfg)(**args)
+        except KeyboardInterrupt:
+            raise _interrupted(cfg, parent, view) from None
         except Exception as err:  # noqa: BLE001 - the kfp runner raises RuntimeError/ValueError
             _end_run(parent, "FAILED")
-            error = _stage_error(error_file, err)
+            view.print_failure(tail=not (error_file.is_file() and error_file.stat().st_size))
+            error = _stage_error(error_file, err, view)
             notify.run_failed(cfg, str(error), parent)
             raise error from None
         finally:
             os.environ.pop(ERROR_FILE_ENV, None)
     _end_run(parent, "FINISHED")
     return LocalRun(parent, time.perf_counter() - start, stage_summaries(parent), str(root),
-                    setup_mlflow(cfg))
+                    setup_mlflow(cfg), str(view.log_dir))
+
+
+def _interrupted(cfg: Config, parent: str, view: LiveView) -> Interrupted:
+    stopped = stop_step_processes()
+    running = [s.label for s in view.stop_running()]
+    _end_run(parent, "KILLED")
+    during = f" during step '{running[-1]}'" if running else ""
+    spark = " and the local Spark server" if wanted(cfg) else ""
+    return Interrupted(f"interrupted{during}: stopped {len(stopped)} step process(es){spark}; "
+                       f"logs in {view.log_dir}. Rerun the same command: unchanged steps come from the cache")
 
 
 def _end_run(run_id: str, status: str) -> None:
+    """End the pipeline's MLflow run; a failed or killed run also ends its stage runs left running."""
     from mlflow.tracking import MlflowClient
 
-    MlflowClient().set_terminated(run_id, status)
+    client = MlflowClient()
+    if status != "FINISHED":
+        run = client.get_run(run_id)
+        for child in client.search_runs([run.info.experiment_id], f"tags.mlflow.parentRunId = '{run_id}' "
+                                        "and attributes.status = 'RUNNING'"):
+            client.set_terminated(child.info.run_id, status)
+    client.set_terminated(run_id, status)
 
 
 def stage_summaries(parent_run_id: str) -> dict[str, dict]:

@@ -452,10 +452,13 @@ def serve(cfg: Config, model_uri: str, host: str | None = None, port: int | None
     """Resolve `model_uri`, load it and serve it with uvicorn until interrupted (following an alias)."""
     import uvicorn
 
+    from tunepipe.ports import check_port_free
+
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     log.setLevel(logging.INFO)
     host, port = host or cfg.serving.host, cfg.serving.port if port is None else port
+    check_port_free(host, port, "--port (or serving.port)")
     app, follower = build_app(cfg, model_uri)
     log.info("serving %s (%s) at http://%s:%d/v1", cfg.registry.model_name, model_uri, host, port)
     try:

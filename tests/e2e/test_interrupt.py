@@ -1,0 +1,58 @@
+"""Ctrl-C in the middle of `tunepipe run`: every step process and the shared Spark server stop, the MLflow
+run is marked killed, the message says what was stopped, and the next run of the same command works."""
+
+import signal
+import subprocess
+import time
+
+import psutil
+import pytest
+
+from tests.e2e.conftest import TUNEPIPE, cli_env, client, steps, tunepipe, write_config
+from tests.processes import processes_in
+
+pytestmark = pytest.mark.slow
+
+
+def _wait_for_step(logs, started: float, step: str, timeout_s: float = 300):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        runs = [p for p in logs.glob("tunepipe-*") if p.stat().st_mtime >= started]
+        if runs and (runs[0] / f"{step}.log").is_file():
+            return runs[0]
+        time.sleep(0.5)
+    raise AssertionError(f"the run never reached step {step}")
+
+
+def _steps_of(root) -> list[int]:
+    return [p.pid for p in psutil.process_iter(["cmdline"])
+            if "ephemeral_component" in " ".join(p.info["cmdline"] or []) and str(root) in " ".join(p.info["cmdline"])]
+
+
+def test_ctrl_c_stops_every_step_and_the_spark_server_and_the_next_run_works(first_run, project):
+    root, data, model_dir = project
+    config = write_config(root, data, model_dir, name="config-interrupt.yaml", approval__mode="stop")
+    started = time.time() - 1
+    proc = subprocess.Popen([*TUNEPIPE, "run", str(config), "--no-cache"], cwd=root, env=cli_env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    run_logs = _wait_for_step(root / ".tunepipe" / "logs", started, "clean")
+    time.sleep(2)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+
+    assert proc.returncode == 130, out + err
+    assert err.startswith("error: interrupted during step '")
+    assert "step process(es) and the local Spark server" in err and str(run_logs) in err
+    assert "Traceback" not in out + err
+    assert steps(out)[err.split("'")[1]] == "stopped"
+    assert processes_in((root / ".tunepipe" / "logs" / "spark-connect").resolve()) == []
+    assert _steps_of(root) == []
+    mlflow = client(root)
+    killed = mlflow.search_runs([mlflow.get_experiment_by_name("tunepipe-demo").experiment_id],
+                                "attributes.status = 'KILLED'", order_by=["attributes.start_time DESC"])
+    assert [r.data.tags["tunepipe.stage"] for r in killed][:2] == ["clean", "pipeline"] or \
+        killed[0].data.tags["tunepipe.stage"] == "pipeline", "the run and the interrupted stage are marked killed"
+
+    again = tunepipe("run", str(config), cwd=root)
+    assert again.returncode == 1 and "tunepipe approve" in again.stderr, again.stdout + again.stderr
+    assert steps(again.stdout)["review"] == "done"
