@@ -23,6 +23,19 @@ def _record_error(stage: str, err: Exception) -> None:
             json.dump({"stage": stage, "message": str(err)}, fh)
 
 
+def _interrupt_on_sigterm() -> None:
+    """A step stopped with SIGTERM (Ctrl-C on `tunepipe run`, a deleted pod) unwinds like Ctrl-C, so its
+    MLflow stage run is ended rather than left running."""
+    import signal
+    import threading
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt(f"stopped by signal {signum}")
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, interrupt)
+
+
 def run_stage(
     config_json: str,
     stage: str,
@@ -34,6 +47,7 @@ def run_stage(
 
     from tunepipe.tracking import stage_run
 
+    _interrupt_on_sigterm()
     try:
         cfg = Config.from_json(config_json)
         with stage_run(cfg, stage, parent_run_id) as run:

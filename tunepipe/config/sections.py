@@ -18,6 +18,9 @@ class _Section(BaseModel):
 class ProjectConfig(_Section):
     name: str = "tunepipe"
     data_dir: str = ".tunepipe"
+    warm_steps: bool = Field(default=True, description="`tunepipe run` forks each step from one process that has "
+                             "already imported MLflow, kfp, torch and transformers (tunepipe.pipelines.warm); "
+                             "false starts every step as a fresh interpreter")
 
 
 class DataConfig(_Section):

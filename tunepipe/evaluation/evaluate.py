@@ -231,6 +231,8 @@ def _log(result: dict, html_path: Path) -> None:
     champion = result["models"]["champion"]
     mlflow.set_tags({"tunepipe.eval.test_digest": test["digest"],
                      "tunepipe.eval.champion_version": champion["version"] if champion else "none"})
-    for path in (html_path, html_path.with_suffix(".md"), html_path.parent / "evaluation.json"):
+    for path, suffix in ((html_path, ".html"), (html_path.with_suffix(".md"), ".md"),
+                         (html_path.parent / "evaluation.json", ".json")):
         if path.is_file():
-            mlflow.log_artifact(str(path))
+            name = path.name if path.suffix == suffix else f"evaluation{suffix}"
+            mlflow.log_text(path.read_text(encoding="utf-8"), name)

@@ -25,6 +25,7 @@ from tunepipe.data_quality.connect_server import shared_spark, wanted
 from tunepipe.errors import Interrupted, TunepipeError
 from tunepipe.pipelines.compile import pipeline_arguments
 from tunepipe.pipelines.live import ANSI, LiveView
+from tunepipe.pipelines.warm import warm_steps
 from tunepipe.scheduling import notify
 from tunepipe.tracking import setup_mlflow, start_pipeline_run
 
@@ -156,7 +157,8 @@ def run_local(cfg: Config, cache: bool = True, pipeline_job: str | None = None, 
     view = view or LiveView(data_dir / "logs" / job, cache_root=data_dir / "kfp_cache", verbose=verbose)
     args = {**pipeline_arguments(cfg), "data_fingerprint": data_fingerprint(cfg.data.paths),
             "mlflow_parent_run_id": parent, "git_commit": git_commit()}
-    with tempfile.TemporaryDirectory() as tmp, shared_spark(cfg, data_dir / "logs" / "spark-connect"):
+    with tempfile.TemporaryDirectory() as tmp, shared_spark(cfg, data_dir / "logs" / "spark-connect"), \
+            warm_steps(cfg, view.log_dir / "warm-steps.log"):
         error_file = Path(tmp) / "error.json"
         os.environ[ERROR_FILE_ENV] = str(error_file)
         start = time.perf_counter()
