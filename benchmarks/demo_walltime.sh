@@ -10,7 +10,7 @@ rm -rf .tunepipe
 t0=$(date +%s.%N); make setup >/dev/null; t1=$(date +%s.%N)
 .venv/bin/tunepipe run examples/demo.yaml | tee /tmp/tunepipe-demo.log; t2=$(date +%s.%N)
 .venv/bin/tunepipe run examples/demo.yaml > /tmp/tunepipe-demo-rerun.log; t3=$(date +%s.%N)
-hits=$(grep -c "cache hit" /tmp/tunepipe-demo-rerun.log || true)
+hits=$(grep -cE "^. [a-z-]+ +cached" /tmp/tunepipe-demo-rerun.log || true)
 status=$(grep -o "status           no change" /tmp/tunepipe-demo-rerun.log | head -1 | sed 's/status *//' || true)
 mkdir -p docs/benchmarks
 python3 - "$t0" "$t1" "$t2" "$t3" "$hits" "${status:-trained again}" <<'PY'

@@ -95,7 +95,9 @@ def test_a_taken_port_is_a_clear_error(tmp_path):
         proc = _ui(config, port)
         _, err = proc.communicate(timeout=120)
     assert proc.returncode == 1
-    assert f"port {port} on 127.0.0.1 is already in use: pass --port" in " ".join(err.split())
+    message = " ".join(err.split())
+    assert f"port {port} on 127.0.0.1 is already in use by another process" in message
+    assert "pass --port with a free port" in message and "Traceback" not in message
 
 
 def test_no_store_yet_says_run_first(tmp_path):

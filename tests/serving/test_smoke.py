@@ -84,3 +84,21 @@ def test_server_that_never_gets_healthy_is_reported():
         with running_server(app, timeout_s=1.0):
             pass
 
+
+
+def test_serve_on_a_taken_port_is_one_line_before_any_model_is_loaded(tmp_path):
+    import socket
+
+    from typer.testing import CliRunner
+
+    from tunepipe.cli import app
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(app, ["serve", str(tmp_path / "no-model-here"), "--port", str(port)])
+    assert result.exit_code == 1
+    message = " ".join(result.output.split())
+    assert f"port {port} on 127.0.0.1 is already in use by another process" in message
+    assert "--port (or serving.port)" in message and "no-model-here" not in message

@@ -30,19 +30,24 @@ def _recv_int(sock: socket.socket) -> int:
     return struct.unpack("!i", data)[0]
 
 
+def _hand_over(path: str) -> tuple[socket.socket, int]:
+    """Pass this process's stdio, argv, environment and cwd to the server; the forked step's pid."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.connect(path)
+    request = json.dumps({"argv": sys.argv[1:], "env": dict(os.environ), "cwd": os.getcwd()}).encode()
+    socket.send_fds(sock, [struct.pack("!I", len(request))], [0, 1, 2])
+    sock.sendall(request)
+    return sock, _recv_int(sock)
+
+
 def main() -> None:
     path = os.environ.get(SOCKET_ENV)
     if not path or not os.path.exists(path):
         _plain_python()
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
-        sock.connect(path)
+        sock, pid = _hand_over(path)
     except OSError:
         _plain_python()
-    request = json.dumps({"argv": sys.argv[1:], "env": dict(os.environ), "cwd": os.getcwd()}).encode()
-    socket.send_fds(sock, [struct.pack("!I", len(request))], [0, 1, 2])
-    sock.sendall(request)
-    pid = _recv_int(sock)
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda signum, _frame: os.kill(pid, signum))
     code = _recv_int(sock)
