@@ -159,3 +159,19 @@ def test_a_taken_port_is_refused_with_the_option_to_change():
         with pytest.raises(TunepipeError, match=rf"port {port} on 127\.0\.0\.1 is already in use .*--port"):
             check_port_free("127.0.0.1", port)
     check_port_free("127.0.0.1", port)
+
+
+def test_tunepipe_run_on_a_read_only_data_dir_is_one_line_before_any_step(tmp_path):
+    from typer.testing import CliRunner
+
+    from tunepipe.cli import app
+
+    data = tmp_path / "d.jsonl"
+    data.write_text('{"input": "q", "output": "a"}\n')
+    config = tmp_path / "c.yaml"
+    config.write_text(f"data:\n  paths: [{data}]\nproject:\n  data_dir: /proc/tunepipe-data\n")
+    result = CliRunner().invoke(app, ["run", str(config)])
+    assert result.exit_code == 1
+    assert "the data dir /proc/tunepipe-data is not writable" in " ".join(result.output.split())
+    assert "Traceback" not in result.output and "setup" not in rows(result.output)
+    assert data.read_text() == '{"input": "q", "output": "a"}\n'

@@ -146,6 +146,7 @@ class LiveView:
         self._live: Live | None = None
         self._saved: tuple = ()
         self._handler: logging.Handler | None = None
+        self._root_handlers: list[logging.Handler] = []
 
     # the stream interface the runner writes to
     encoding = "utf-8"
@@ -263,7 +264,7 @@ class LiveView:
 
     def _announce(self, step: Step) -> None:
         if self._live is None and self.console is not None and not self.verbose:
-            self.console.print(self.row(step), highlight=False)
+            self.console.print(self.row(step), highlight=False, soft_wrap=True)
         self._refresh()
 
     def _refresh(self) -> None:
@@ -310,9 +311,11 @@ class LiveView:
                               redirect_stdout=False, redirect_stderr=False)
             self._live.start()
         sys.stdout = sys.stderr = self
+        root = logging.getLogger()
+        self._root_handlers = root.handlers[:]
         self._handler = logging.StreamHandler(self)
         self._handler.setFormatter(logging.Formatter("%(asctime)s - %(levelname)s - %(message)s", "%H:%M:%S"))
-        logging.getLogger().addHandler(self._handler)
+        root.handlers[:] = [self._handler]
         return self
 
     def __exit__(self, *exc) -> None:
@@ -321,7 +324,7 @@ class LiveView:
                 self.feed(self._partial)
                 self._partial = ""
             self._end_outputs()
-        logging.getLogger().removeHandler(self._handler)
+        logging.getLogger().handlers[:] = self._root_handlers
         sys.stdout, sys.stderr = self._saved
         if self._live is not None:
             self._live.stop()
