@@ -5,6 +5,8 @@ left the file), with a full-page screenshot.
 Chromium comes from Debian's `chromium` package (`make test` installs it when absent); no driver or
 browser download. Name resolution is mapped to nothing, so a report that reaches for the network
 fails to load that resource and the request is still recorded.
+
+    python -m tests.browser REPORT.html OUT.png [MAX_HEIGHT]   # the README's screenshots (docs/screenshots)
 """
 
 from __future__ import annotations
@@ -170,3 +172,28 @@ def _errors(events: list[dict]) -> list[str]:
         elif method == "Network.loadingFailed":
             out.append(f"failed to load: {params.get('errorText')}")
     return out
+
+
+def main() -> None:
+    """`python -m tests.browser REPORT.html OUT.png [MAX_HEIGHT]`: the README's screenshots of a report."""
+    import io
+    import sys
+
+    from PIL import Image
+
+    report, out = sys.argv[1], Path(sys.argv[2])
+    max_height = int(sys.argv[3]) if len(sys.argv) > 3 else 2400
+    browser = Browser()
+    try:
+        page = browser.open(report)
+    finally:
+        browser.close()
+    if page.errors or page.external_requests or page.broken_images:
+        raise SystemExit(f"{report}: {page.errors} {page.external_requests} {page.broken_images}")
+    image = Image.open(io.BytesIO(page.screenshot))
+    image.crop((0, 0, image.width, min(image.height, max_height))).save(out, optimize=True)
+    print(f"{out}: {page.title}")
+
+
+if __name__ == "__main__":
+    main()
