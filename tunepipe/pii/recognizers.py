@@ -22,6 +22,8 @@ from presidio_analyzer import LocalRecognizer, Pattern, PatternRecognizer, Recog
 from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
 from presidio_analyzer.predefined_recognizers import CreditCardRecognizer, IbanRecognizer, PhoneRecognizer
 
+from tunepipe.pii.addresses import AddressBlockRecognizer
+
 # USPS Publication 28, appendix C1: street suffixes and their standard abbreviations.
 STREET_SUFFIXES = """
 alley aly annex anx arcade arc avenue ave av bayou byu beach bch bend bnd bluffs? blfs? bottom btm
@@ -501,6 +503,7 @@ def extra_recognizers(nlp=None, phone_regions: tuple[str, ...] = (), card_luhn: 
         IbanRecognizer(),
         street_address_recognizer(),
         international_address_recognizer(),
+        AddressBlockRecognizer(),
         long_card_recognizer(),
         zip_code_recognizer(),
         loose_phone_recognizer(),
