@@ -42,25 +42,32 @@ rua travessa praça praca alameda estrada rodovia largo beco ladeira quadra
 ul ulica al aleja os osiedle plac pl ulice náměstí namesti třída
 calea strada bulevardul aleea șoseaua soseaua drumul piața splaiul intrarea
 """.split()
-# Street-type endings glued to the name ("Lindenstraße", "Kloosterhof") or words after it ("Olav Duuns gate").
-TYPE_AFTER = """
+# Street-type endings glued to the name ("Lindenstraße", "Kloosterhof", "Storgatan").
+TYPE_GLUED = """
 straße strasse str weg gasse platz allee ring damm ufer steig pfad graben markt chaussee
-laan straat plein gracht kade dijk singel steeg pad hof park dreef
-vej gade gatan vägen gata gränd torget veien vegen gate vei veg plass
-katu tie kuja polku utca út tér körút sor sokak caddesi sokağı bulvarı
+laan straat plein gracht kade dijk singel steeg pad hof dreef
+vej gade gatan vägen gata gränd torget veien vegen gate vei veg plass katu tie kuja polku utca
+""".split()
+# Street-type words after the name ("Olav Duuns gate", "Rákóczi út", "Elm Street", "Berliner Straße").
+TYPE_AFTER = """
+straße strasse str weg gasse platz allee ring damm laan straat plein gracht kade vej gade gata gate vei veg
+katu tie utca út tér körút sor sokak caddesi sokağı bulvarı
 street st road rd lane ln avenue ave drive dr close crescent cres way court ct place pl terrace tce
 gardens gdns square sq parade pde row mews hill grove walk boulevard blvd highway hwy circuit cct
-footway esplanade quay wharf green rise vale view loop trail parkway pkwy circle cir lane alley
+footway esplanade quay wharf green rise vale view loop trail parkway pkwy circle cir alley
 """.split()
 _TYPE_BEFORE = rf"(?:(?i:{'|'.join(sorted(TYPE_BEFORE, key=len, reverse=True))})\.?|C/)"
 _TYPE_AFTER = rf"(?i:{'|'.join(sorted(TYPE_AFTER, key=len, reverse=True))})\.?"
+_TYPE_GLUED = rf"(?:{'|'.join(sorted(TYPE_GLUED, key=len, reverse=True))})\.?"
 UNIT_WORDS = """
-apt apartment suite ste unit flat studio floor fl room rm bldg building block
+apt apartment suite ste unit flat studio floor fl room rm bldg building
 piso planta puerta pta dto depto departamento oficina appartamento interno int scala piano
 étage etage bâtiment batiment bât bat escalier bl sc ap et stiege tür top whg lok
-postfach bp cp apdo apartado psc cmr box
+postfach bp cp apdo apartado psc cmr box apto conj sala bloco lote
 """.split()
-_UNIT = (rf"(?:(?i:{'|'.join(sorted(UNIT_WORDS, key=len, reverse=True))})\.?[ ]*(?:#[ ]?)?\d[\w/-]*"
+_UNIT = (rf"(?:(?i:{'|'.join(sorted(UNIT_WORDS, key=len, reverse=True))})\.?[ ]*(?:#[ ]?)?\d[\w/-]*(?:[ ]\d+)*"
+         rf"|(?i:{'|'.join(UNIT_WORDS)})\.?[ ]+[A-Z]\b"
+         r"|\d{1,2}[º°ª](?:[ ]?[A-Za-z]{1,4}\.?)?"
          rf"|(?i:p\.?[ ]?o\.?[ ]?box|post office box|caixa postal)[ ]+\d[\d ]*"
          rf"|{_ORDINAL}[ ]+(?i:floor|étage|piso|stock|piano)"
          rf"|(?i:c/o)[ ]+{_NAME})")
@@ -83,7 +90,7 @@ POSTCODES = {
 DISTINCT = ("UK", "IE", "CA", "NL", "US", "BR", "PT", "JP", "PL", "SE")
 _POSTCODE = "|".join(f"(?:{p})" for p in POSTCODES.values())
 _DISTINCT = "|".join(f"(?:{POSTCODES[k]})" for k in DISTINCT)
-_REGION = rf"(?:[A-Z]{{2,3}}|\([A-Z]{{2}}\)|/[ ]?[A-Z]{{2}})"
+_REGION = r"(?:[A-Z]{2,3}|\([A-Z]{2}\)|[/-][ ]?[A-Z]{2})"
 _TOWN = rf"{_NAME}(?:[ ]\(.{{2,40}}?\))?(?:[ ]+{_REGION})?"
 _MILITARY = re.compile(r"(?:APO|FPO|DPO)[ ]+(?:AA|AE|AP)[ ]+\d{5}")
 _SHIP = re.compile(rf"(?:USNS|USNV|USS|USCGC)[ ]+{_NAME}")
@@ -93,7 +100,8 @@ order invoice ticket case ref reference version build release sku item room page
 id no number total amount qty quantity part model serial batch lot tracking shipment package parcel year
 address adresse anschrift dirección direccion indirizzo endereço adres adress osoite
 phone tel email e-mail mail fax mobile date birth name
-since in on at by for from to until before after and or the a an of is was are be year years day days
+since during about around approx circa over under between per each every only also than as
+in on at by for from to until before after and or the a an of is was are be year years day days
 month months week weeks hour hours minute minutes version v rev chapter section table figure tab appendix
 january february march april may june july august september october november december
 monday tuesday wednesday thursday friday saturday sunday
@@ -133,7 +141,8 @@ def countries() -> frozenset[str]:
 
 _STREET_PLAIN = re.compile(
     rf"(?:(?:{_NUMBER})[ ,]+){{0,2}}(?:{_TYPE_BEFORE}[ ]+(?:{_CONNECTOR}[ ]+)*)?{_NAME}(?:[ ]+{_TYPE_AFTER})?(?:,?[ ]+(?:{_NUMBER}))?(?:,?[ ]+{_UNIT})*")
-_TYPED = re.compile(rf"(?:^|[ ]|\d)(?:{_TYPE_BEFORE})(?:[ ]|$)|[\w ](?:{_TYPE_AFTER})(?:[ ,]|$)|^[{_CJK}]+.*\d")
+_TYPE_NAMED = re.compile(rf"(?:^|[ ]|\d)(?:{_TYPE_BEFORE})(?:[ ]|$)|[^\W\d_](?i:{_TYPE_GLUED})(?:[ ,]|$)")
+_TYPED = re.compile(rf"{_TYPE_NAMED.pattern}|[ ](?:{_TYPE_AFTER})(?:[ ,]|$)")
 _CJK_STREET = re.compile(rf"(?:〒?[ ]?\d{{3}}-?\d{{4}}[ ]*)?[{_CJK}]+[{_CJK}\d０-９\-－ー]*\d[{_CJK}\d０-９\-－ー]*")
 _UNIT_RE = re.compile(rf"{_UNIT}(?:[ ]+{_UNIT})*")
 _POSTAL_FIRST = re.compile(rf"(?:{_POSTCODE})(?:,?[ ]+{_TOWN}(?:,[ ]*{_TOWN})?)?")
@@ -300,9 +309,9 @@ def _street(value: str) -> int:
         return 2
     if not _STREET_PLAIN.fullmatch(value) or _not_place(value):
         return 0
-    if _TYPED.search(value):
-        return 2
-    return 1 if any(ch.isdigit() for ch in value) else 0
+    if any(ch.isdigit() for ch in value):
+        return 2 if _TYPED.search(value) else 1
+    return 2 if _TYPE_NAMED.search(value) else 0
 
 
 def _is_country_line(value: str) -> bool:
@@ -332,7 +341,7 @@ def _not_place(value: str) -> bool:
 
 def _prefix_street(text: str, start: int, end: int, line: int) -> Part | None:
     """The street or unit that ends an unclassed piece ("... lives at 995 Harvey Street")."""
-    for m in re.finditer(r"(?<![\w.-])(?=[\w#〒])", text[start:end]):
+    for m in re.finditer(r"(?<![\w.:-])(?=[\w#〒])", text[start:end]):
         if end - (start + m.start()) > 80:
             continue
         part = classify(text, start + m.start(), end, line)
@@ -362,6 +371,8 @@ def _accept(members: list[Part]) -> tuple[int, int, float] | None:
     closing = [k for k, m in enumerate(members) if m.kind in ("postal", "postcode", "country")]
     if anchor and closing and anchor[0] < closing[-1]:
         first, last = anchor[0], closing[-1]
+        if first > 0 and members[first - 1].kind in ("postal", "postcode"):
+            first -= 1
         if last + 1 < len(members) and members[last].kind == "postcode" and members[last + 1].kind == "name":
             last += 1
         chosen = members[first:last + 1]
