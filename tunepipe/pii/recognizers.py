@@ -135,7 +135,8 @@ def zip_code_recognizer():
 
 PHONE_CONTEXT = [
     "phone", "call", "called", "number", "mobile", "cell", "tel", "telephone", "reach", "fax", "whatsapp",
-    "contact", "line", "landline", "hotline", "dial", "numéro", "téléphone", "portable", "número", "teléfono", "telefon", "telefono", "handy", "sms",
+    "contact", "line", "landline", "hotline", "dial", "ring", "rang", "answering", "voicemail", "message", "messages",
+    "text", "office", "numéro", "téléphone", "portable", "número", "teléfono", "telefon", "telefono", "handy", "sms",
 ]
 
 
@@ -146,7 +147,7 @@ def loose_phone_recognizer():
         r"(?:[ ]?(?:x|ext\.?)[ ]?\d{1,6})?\b"
     )
     bare = r"(?<![\w+-])(?:\+1)?\d{10}(?:x\d{1,6})?\b"
-    trunk_zero = r"(?<![\w+-])\+\d{1,3}[ ]?\(0\)[ ]?\d[\d ]{5,14}\d\b"
+    trunk_zero = r"(?<![\w+-])\+\d{1,3}[ ]?\(0\)[ ]?\d[\d -]{5,14}\d\b"
     international = r"(?<![\w+-])\+\d{2}[\d -]{8,14}\d\b"
     area_code = r"(?<![\w-])\(0\d{2,5}\)[ -]?\d[\d -]{3,10}\d\b"
     trunk_prefix = r"(?<![\w+-])0\d{9,10}\b"
@@ -232,6 +233,10 @@ NOT_NAMES = {
 PARTICLES = {"van", "von", "de", "der", "den", "da", "das", "dos", "do", "del", "della", "di", "du", "le", "la",
              "zu", "ten", "ter", "bin", "ibn", "al", "el"}
 INFLECTIONS = (("ies", "y"), ("es", ""), ("s", ""), ("ed", ""), ("ed", "e"), ("ing", ""), ("ing", "e"), ("ly", ""))
+OTHER_NUMBER_LABEL = re.compile(
+    r"(?i)\b(?:order|invoice|inv|sku|build|ticket|case|ref|reference|tracking|version|item|part|serial|model|"
+    r"batch|lot|po|account|acct|booking|reservation|confirmation|transaction|receipt)"
+    r"[ \t#:.-]*(?:(?:no|nr|number|num|id)\b[ \t#:.]*)?$")
 COMPANY_SUFFIX = re.compile(r"[ ,]*(?:&|and (?:Sons|Co)\b|(?i:inc|llc|ltd|plc|gmbh|corp|co|group|ag|sa|sarl|bv)\b)")
 
 
@@ -412,7 +417,8 @@ class NameRecognizer(LocalRecognizer):
     def tidy(self, text: str, results: list) -> list:
         """Vet the spans of all recognizers: cut spaCy's at a line break (no name crosses one), drop
         spaCy's with digits or made only of English words no census name list holds ("Customer
-        Support"), and drop names followed by "Inc", "Ltd" or "Group"."""
+        Support"), drop names followed by "Inc", "Ltd" or "Group", and phone numbers labelled as another
+        kind of number ("order 56167567", "SKU 9174-2454-46", "INV-65700927")."""
         kept = []
         for r in results:
             if r.recognition_metadata and r.recognition_metadata.get("recognizer_name") == "SpacyRecognizer":
@@ -424,6 +430,8 @@ class NameRecognizer(LocalRecognizer):
                 if r.entity_type == "PERSON" and not self._could_be_a_name(span):
                     continue
             if r.entity_type == "PERSON" and COMPANY_SUFFIX.match(text, r.end):
+                continue
+            if r.entity_type == "PHONE_NUMBER" and OTHER_NUMBER_LABEL.search(text, max(0, r.start - 40), r.start):
                 continue
             kept.append(r)
         return kept + self._list_mates(text, [r for r in kept if r.entity_type == "PERSON"])
@@ -522,16 +530,27 @@ class AllWordsContextEnhancer(LemmaContextAwareEnhancer):
     Presidio looks for context words among the non-stop-word lemmas only, and spaCy lists "call" and
     "name" as stop words, so "called from 53 2973-8495" never raised a phone number's score; its
     substring matching lets "tel" match "hotel"; and it finds each span's token by a linear scan, which
-    makes a chunk with many spans quadratic.
+    makes a chunk with many spans quadratic. Punctuation tokens do not use up the window, and the words
+    after a span are counted from its last token, not its first ("031-755-778 office").
     """
 
     def __init__(self, before: int = 5, after: int = 0):
         super().__init__(context_prefix_count=before, context_suffix_count=after, context_matching_mode="whole_word")
 
     def _extract_surrounding_words(self, nlp_artifacts, word: str, start: int) -> list[str]:
-        if nlp_artifacts.tokens is not None and not isinstance(nlp_artifacts.keywords, frozenset):
-            nlp_artifacts.keywords = frozenset(lemma.lower() for lemma in nlp_artifacts.lemmas)
-        return super()._extract_surrounding_words(nlp_artifacts, word, start)
+        tokens = nlp_artifacts.tokens
+        if tokens is None or not len(tokens):
+            return []
+        if not isinstance(nlp_artifacts.keywords, frozenset):
+            nlp_artifacts.keywords = frozenset(lemma.lower() for lemma in nlp_artifacts.lemmas
+                                               if any(ch.isalnum() for ch in lemma))
+        indices = nlp_artifacts.tokens_indices
+        first = self._find_index_of_match_token(word, start, tokens, indices)
+        last = self._find_index_of_match_token(word, start + max(len(word) - 1, 0), tokens, indices)
+        keywords, lemmas = nlp_artifacts.keywords, nlp_artifacts.lemmas
+        before = self._add_n_words_backward(first, self.context_prefix_count, lemmas, keywords)
+        after = self._add_n_words_forward(last, self.context_suffix_count, lemmas, keywords)
+        return list({*before, *after})
 
     @staticmethod
     def _find_index_of_match_token(word: str, start: int, tokens, tokens_indices: list[int]) -> int:
