@@ -301,9 +301,10 @@ class NameRecognizer(LocalRecognizer):
     CUE = re.compile(
         r"(?i)(?:" + NAME_FIELD + r"|(?<![\w'’])(?P<cue>"
         + "|".join(re.escape(c) for c in sorted(NAME_CUES, key=len, reverse=True))
-        + r")\.?|(?m:^--|" + SIGN_OFF + r"))(?P<sep>[ \t]*[:,!]?[ \t]*\n[ \t]*|[ \t]*:[ \t]*|,?[ \t]+)(?=\w)"
+        + r")\.?|(?m:^--|" + SIGN_OFF + r"))(?P<sep>[ \t]*[:,!]?[ \t]*\n(?:[ \t]*\n)?[ \t]*|[ \t]*:[ \t]*|,?[ \t]+)(?=\w)"
     )
-    WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
+    WORD = re.compile(r"[^\W\d_]+(?:(?:['’](?!s\b)|-)[^\W\d_]+)*")
+    POSSESSIVE = re.compile(rf"(?<![\w'’-])([{_UPPER}][^\W\d_]+(?:-[^\W\d_]+)*)['’]s\b")
     HERE = re.compile(r"[ ]here\b", re.IGNORECASE)
 
     def __init__(self, lexicon: frozenset, stop_words: frozenset):
@@ -328,7 +329,29 @@ class NameRecognizer(LocalRecognizer):
                 i = end
             else:
                 i += 1
-        return results
+        return results + self._speakers(text) + self._possessives(text)
+
+    SPEAKER = re.compile(rf"(?m)^[ \t]*(?P<stamp>\[[^\]\n]{{1,20}}\][ \t]*)?(?P<name>[{_UPPER}][^\W\d_]*(?:['’-][^\W\d_]+)*"
+                         rf"(?:[ ](?:[{_UPPER}]\.?|[^\W\d_]+(?:['’-][^\W\d_]+)*)){{0,3}})[ \t]*:[ \t]*(?=\S)")
+
+    def _speakers(self, text: str) -> list[RecognizerResult]:
+        """Who speaks in a chat or a script: "[10:02] Anna Kovács: hi", "Hideo: \"Who are you?\"".
+
+        Without a timestamp every word must be name-like (so "Subject:" and "Phone:" are not names)."""
+        found = []
+        for m in self.SPEAKER.finditer(text):
+            words = [w for w in self.WORD.findall(m.group("name")) if len(w) > 1]
+            accept = self._capitalised_name_word if m.group("stamp") else self._name_like
+            lowers = [w for w in words if w.lower() not in PARTICLES]
+            if lowers and all(w[0].isupper() for w in lowers) and all(accept(w, k == 0) for k, w in enumerate(lowers)):
+                found.append(RecognizerResult("PERSON", m.start("name"), m.end("name"), self.CUE_SCORE))
+        return found
+
+    def _possessives(self, text: str) -> list[RecognizerResult]:
+        """A name-like capitalised word with a possessive "'s" ("Persson's lawyer"): a name, unless English."""
+        return [RecognizerResult("PERSON", m.start(1), m.end(1), self.UNKNOWN_WORDS_SCORE)
+                for m in self.POSSESSIVE.finditer(text)
+                if self._name_like(m.group(1), True) and not self._known(m.group(1)) or m.group(1).lower() in self.first]
 
     @staticmethod
     def _strong(m: re.Match) -> bool:
@@ -342,7 +365,7 @@ class NameRecognizer(LocalRecognizer):
             return None
         cued_title = strong_cue is not None and shape in ("title", "upper")
         end = self._run(text, words, i, shape, self._capitalised_name_word if cued_title else self._name_like)
-        run = [w for _, _, w in words[i:end] if w.lower() not in PARTICLES]
+        run = [w for _, _, w in words[i:end] if w.lower() not in PARTICLES and len(w) > 1]
         if not run:
             return None
         if strong_cue and (shape != "upper" or self._name_like(run[0], True)):
@@ -389,7 +412,8 @@ class NameRecognizer(LocalRecognizer):
             if end > i and word.lower() in PARTICLES:
                 end += 1
                 continue
-            if end > i and len(word) == 1 and word.isupper() and text.startswith(". ", words[end][1]):
+            if end > i and len(word) == 1 and word.isupper() and (
+                    text.startswith(". ", words[end][1]) or self._initial_before_name(text, words, end)):
                 end += 1
                 continue
             if COMPANY_SUFFIX.match(text, start):
@@ -402,6 +426,46 @@ class NameRecognizer(LocalRecognizer):
         if end > i and COMPANY_SUFFIX.match(text, words[end - 1][1]):
             return i
         return end
+
+    @staticmethod
+    def _initial_before_name(text: str, words: list, k: int) -> bool:
+        """Word `k` is an initial without a dot followed, one space on, by a capitalised word ("Alexandra B Bradley")."""
+        return k + 1 < len(words) and words[k + 1][0] == words[k][1] + 1 and words[k + 1][2][0].isupper()
+
+    def _after_cue(self, text: str, start: int) -> bool:
+        return any(m.end() == start and self._strong(m) for m in self.CUE.finditer(text, max(0, start - 40), start + 1))
+
+    PARTICLES_BEFORE = re.compile(r"(?:(?<![\w'’])(?:van|von|de|der|den|da|di|du|del|della|dos|das|do|le|la|ter|ten|zu|"
+                                  r"Ó|Ní|Nic|Mac|Mc|Uí|Ua|bin|ibn|al|el|ben|bint)[ ]){1,3}$")
+    PARTICLES_AFTER = re.compile(rf"(?:[ ](?:van|von|de|der|den|da|di|du|del|della|dos|das|do|le|la|ter|ten|zu|"
+                                 rf"Ó|Ní|Nic|Mac|Mc|Uí|bin|ibn|al|el|ben|bint))+[ ][{_UPPER}][^\W\d_]+(?:['’-][^\W\d_]+)*")
+
+    def _widen(self, text: str, r) -> None:
+        """Stretch a name over the particles before it and a particle-led surname after it ("Ó Gobáin",
+        "van de Weterink", "Raf van Soest")."""
+        before = self.PARTICLES_BEFORE.search(text, max(0, r.start - 20), r.start)
+        if before:
+            r.start = before.start()
+        after = self.PARTICLES_AFTER.match(text, r.end)
+        if after:
+            r.end = after.end()
+
+    LIST_CUE = re.compile(r"(?i:\b(?:co-?founders|founders|attendees|participants|members|authors|signatories|"
+                          r"present|invitees|speakers|panelists|guests|owners|directors|organizers|organisers|"
+                          r"signed by|attended by|founded by|written by|with)(?:[ ]+(?:were|are|include|included|was))?"
+                          r"[ ]*:?[ ]+)")
+
+    def _listed(self, text: str, taken: set) -> list[RecognizerResult]:
+        """The first of a list of names after a cue ("founders: Joly, Price and Franklin"), when a list follows."""
+        found = []
+        for cue in self.LIST_CUE.finditer(text):
+            m = re.compile(self.ITEM).match(text, cue.end())
+            if not m or (m.start(), m.end()) in taken or not self.AFTER.match(text, m.end()):
+                continue
+            if self._listed_name(m.group()):
+                found.append(RecognizerResult("PERSON", m.start(), m.end(), self.CUE_SCORE,
+                                              recognition_metadata={"recognizer_name": self.name}))
+        return found
 
     def _capitalised_name_word(self, word: str, first_of_run: bool) -> bool:
         low = word.lower()
@@ -427,18 +491,22 @@ class NameRecognizer(LocalRecognizer):
                 span = text[r.start:r.end]
                 if not span.strip() or any(ch.isdigit() for ch in span):
                     continue
-                if r.entity_type == "PERSON" and not self._could_be_a_name(span):
+                if r.entity_type == "PERSON" and not self._could_be_a_name(span) and not self._after_cue(text, r.start):
                     continue
             if r.entity_type == "PERSON" and COMPANY_SUFFIX.match(text, r.end):
                 continue
             if r.entity_type == "PHONE_NUMBER" and OTHER_NUMBER_LABEL.search(text, max(0, r.start - 40), r.start):
                 continue
             kept.append(r)
-        return kept + self._list_mates(text, [r for r in kept if r.entity_type == "PERSON"])
+        people = [r for r in kept if r.entity_type == "PERSON"]
+        for r in people:
+            self._widen(text, r)
+        listed = self._listed(text, {(r.start, r.end) for r in people})
+        return kept + listed + self._list_mates(text, people + listed)
 
     LIST_SEP = r"(?:,[ ]*(?:and[ ]+|&[ ]+)?|[ ]+(?:and|&|und|et|y|e|or)[ ]+)"
     ITEM = rf"[{_UPPER}][^\W\d_]+(?:['’-][^\W\d_]+)*(?:[ ][{_UPPER}]\.)?(?:[ ][{_UPPER}][^\W\d_]+(?:['’-][^\W\d_]+)*){{0,2}}"
-    AFTER = re.compile(rf"{LIST_SEP}({ITEM})(?![\w.-]|[ ][{_UPPER}])")
+    AFTER = re.compile(rf"{LIST_SEP}({ITEM})(?![\w-]|\.\w|[ ][{_UPPER}])")
     BEFORE = re.compile(rf"(?<![\w.-])({ITEM}){LIST_SEP}$")
 
     def _list_mates(self, text: str, people: list) -> list:
