@@ -218,11 +218,18 @@ NAME_CUES = [
     "applicant", "guest", "patient", "member", "student", "driver", "account name", "full name",
     "ich bin", "mein name ist", "herr", "frau", "kunde", "kundin", "je suis", "je m'appelle", "mme",
     "madame", "monsieur", "soy", "me llamo", "mi nombre es", "sr", "sra", "señor", "señora", "sono",
-    "mi chiamo", "signor", "signora", "sou", "meu nome é",
+    "mi chiamo", "signor", "signora", "sou", "meu nome é", "by", "says", "said", "call me", "calls me",
+    "named him", "named her", "my son", "my daughter", "my kid", "my child", "my wife", "my husband", "my partner",
+    "mit freundlichen grüßen", "freundliche grüße", "viele grüße", "grüße", "cordialement", "bien à vous",
+    "saludos", "atentamente", "cordiali saluti", "distinti saluti", "met vriendelijke groet", "groeten",
+    "pozdrawiam", "s pozdravem", "üdvözlettel", "med vänlig hälsning", "mvh", "atenciosamente",
 ]
 # Cues that are also common words: a single or lowercase word after them is a name only when the cue
 # ends a line or a field ("Best,\n", "To: ").
-WEAK_CUES = {"from", "to", "name", "add", "per", "best", "call", "called", "named", "customer", "client"}
+# Weak cues after which one unusual capitalised word is a name ("failed logins by Schmitt.").
+AGENT_CUES = {"by", "says", "said"}
+WEAK_CUES = {"from", "to", "name", "add", "per", "best", "call", "called", "named", "customer", "client", "by", "says",
+             "said"}
 # Words that follow cues without being anyone's name: addressees ("Hi Team"), and the cue words
 # themselves ("Dear Mr. Smith").
 NOT_NAMES = {
@@ -313,13 +320,18 @@ class NameRecognizer(LocalRecognizer):
         super().__init__(supported_entities=["PERSON"], name="NameRecognizer")
 
     def load(self) -> None:
-        pass
+        self._agents = set()
 
     def analyze(self, text: str, entities: list[str], nlp_artifacts=None) -> list[RecognizerResult]:
         if "PERSON" not in entities:
             return []
         words = [(m.start(), m.end(), m.group()) for m in self.WORD.finditer(text)]
-        cues = {m.end(): self._strong(m) for m in self.CUE.finditer(text)}
+        matches = list(self.CUE.finditer(text))
+        cues = {m.end(): self._strong(m) for m in matches}
+        self._agents = {m.end() for m in matches if (m.group("cue") or "").lower() in AGENT_CUES}
+        for k, (start, _, word) in enumerate(words[:-1]):
+            if start in cues and word.lower() in PARTICLES:
+                cues.setdefault(words[k + 1][0], cues[start])
         results, i = [], 0
         while i < len(words):
             found = self._name_at(text, words, i, cues.get(words[i][0]))
@@ -374,6 +386,9 @@ class NameRecognizer(LocalRecognizer):
             return end, self.CUE_SCORE
         if self.HERE.match(text, words[end - 1][1]) and self._starts_clause(text, words[i][0]):
             return end, self.CUE_SCORE
+        if words[i][0] in self._agents and shape == "title" and len(run) == 1 and self._name_like(run[0], True) \
+                and not self._known(run[0]):
+            return end, self.FIRST_NAME_SCORE
         return self._uncued(run, shape, end)
 
     def _uncued(self, run: list[str], shape: str, end: int) -> tuple[int, float] | None:
@@ -499,13 +514,30 @@ class NameRecognizer(LocalRecognizer):
                 continue
             kept.append(r)
         people = [r for r in kept if r.entity_type == "PERSON"]
-        for r in people:
-            self._widen(text, r)
         listed = self._listed(text, {(r.start, r.end) for r in people})
-        return kept + listed + self._list_mates(text, people + listed)
+        found = listed + self._list_mates(text, people + listed)
+        for r in people + found:
+            self._widen(text, r)
+        return kept + found + self._namesakes(text, people + found)
+
+    def _namesakes(self, text: str, people: list) -> list:
+        """Other mentions of a found name's unusual words ("Izaak had given Izaak", "directed by Maćilo and
+        starring Maćilo"): words no English lexicon holds, capitalised, of three letters or more."""
+        words = {w for r in people for w in self.WORD.findall(text[r.start:r.end])
+                 if len(w) > 2 and w[0].isupper() and not self._known(w) and w.lower() not in self.stop_words}
+        if not words:
+            return []
+        covered = [(r.start, r.end) for r in people]
+        pattern = re.compile(r"(?<![\w'’-])(?:" + "|".join(map(re.escape, sorted(words, key=len, reverse=True)))
+                             + r")(?![\w-])")
+        return [RecognizerResult("PERSON", m.start(), m.end(), self.CUE_SCORE,
+                                 recognition_metadata={"recognizer_name": self.name})
+                for m in pattern.finditer(text) if not any(s <= m.start() < e for s, e in covered)]
 
     LIST_SEP = r"(?:,[ ]*(?:and[ ]+|&[ ]+)?|[ ]+(?:and|&|und|et|y|e|or)[ ]+)"
-    ITEM = rf"[{_UPPER}][^\W\d_]+(?:['’-][^\W\d_]+)*(?:[ ][{_UPPER}]\.)?(?:[ ][{_UPPER}][^\W\d_]+(?:['’-][^\W\d_]+)*){{0,2}}"
+    ITEM = (rf"(?:(?:Ó|Ní|Nic|Mac|Mc|Uí|van|von|de|da|di|du|le|la)[ ])?[{_UPPER}][^\W\d_]+(?:['’-][^\W\d_]+)*"
+            rf"(?:[ ][{_UPPER}]\.?)?(?:[ ](?:(?:van|von|de|der|den|da|di|du|del|le|la|Ó|Mac|Mc)[ ]){{0,2}}"
+            rf"[{_UPPER}][^\W\d_]+(?:['’-][^\W\d_]+)*){{0,2}}")
     AFTER = re.compile(rf"{LIST_SEP}({ITEM})(?![\w-]|\.\w|[ ][{_UPPER}])")
     BEFORE = re.compile(rf"(?<![\w.-])({ITEM}){LIST_SEP}$")
 
