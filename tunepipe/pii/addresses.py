@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from presidio_analyzer import LocalRecognizer, RecognizerResult
+from presidio_analyzer import AnalysisExplanation, LocalRecognizer, RecognizerResult
 
 _UPPER = "A-ZÀ-ÖØ-ÞĀĂĄĆĈĊČĎĐĒĔĖĘĚĜĞĠĢĤĦĨĪĬĮİĴĶĹĻĽĿŁŃŅŇŌŎŐŒŔŖŘŚŜŞŠŢŤŦŨŪŬŮŰŲŴŶŸŹŻŽΑ-ΩА-Я"
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff"
@@ -152,6 +152,7 @@ _NAME_RE = re.compile(rf"{_TOWN}")
 _SPLIT = re.compile(r"[ \t]*(?:\n|,)[ \t]*")
 _DECORATION = re.compile(r"[\s}>|*•·-]*")
 _TRAILING = re.compile(r"[\s.?!;:]*$")
+_CODE_START = re.compile(rf"(?<=[a-z.][ ])(?:{POSTCODES['UK']}|{POSTCODES['IE']}|{POSTCODES['CA']})(?=[ ,]|$)")
 _UNIT_END = re.compile(rf"(?<![\w.-]){_UNIT}(?=[ ]+[{_UPPER}\d])")
 
 
@@ -159,11 +160,14 @@ class AddressBlockRecognizer(LocalRecognizer):
     """Postal addresses over one or more lines, in European, British, American, Brazilian and Japanese
     layouts, as LOCATION (see the module docstring)."""
 
-    SCORE, STREET_SCORE = 0.7, 0.5
+    SCORE, STREET_SCORE, PLAIN_STREET_SCORE = 0.7, 0.5, 0.1
     MIN_WEIGHT = 3
+    CONTEXT = ["address", "addresses", "lives", "live", "living", "moved", "ship", "shipping", "deliver", "delivery",
+               "sent", "send", "mail", "post", "located", "adresse", "anschrift", "dirección", "indirizzo", "endereço",
+               "adres"]
 
     def __init__(self):
-        super().__init__(supported_entities=["LOCATION"], name="AddressBlockRecognizer")
+        super().__init__(supported_entities=["LOCATION"], name="AddressBlockRecognizer", context=self.CONTEXT)
 
     def load(self) -> None:
         pass
@@ -176,7 +180,8 @@ class AddressBlockRecognizer(LocalRecognizer):
             found = _accept(block)
             if found:
                 start, end, score = found
-                results.append(RecognizerResult("LOCATION", start, end, score,
+                why = AnalysisExplanation(self.name, score, textual_explanation="address block")
+                results.append(RecognizerResult("LOCATION", start, end, score, analysis_explanation=why,
                                                 recognition_metadata={"recognizer_name": self.name}))
         return results
 
@@ -220,8 +225,9 @@ def _pieces(text: str):
         first = True
         for s, e in _comma_parts(line):
             for us, ue in _after_units(line[s:e]):
-                yield line_start + s + us, line_start + s + ue, first
-                first = False
+                if line[s + us:s + ue].strip():
+                    yield line_start + s + us, line_start + s + ue, first
+                    first = False
         if first:
             yield line_start, line_start, True
         line_start += len(line) + 1
@@ -255,11 +261,17 @@ def _comma_parts(line: str) -> list[tuple[int, int]]:
 
 
 def _after_units(piece: str) -> list[tuple[int, int]]:
-    """`piece` cut after each unit that a capitalised word or number follows ("Apt. 5 Springfield")."""
+    """`piece` cut after each unit that a capitalised word or number follows ("Apt. 5 Springfield"), and
+    before a British, Irish or Canadian postcode ("12 Elm Street SW1A 1AA London")."""
     cuts, last = [], 0
-    for m in _UNIT_END.finditer(piece):
+    for m in sorted([*_UNIT_END.finditer(piece), *_CODE_START.finditer(piece)], key=lambda m: m.start()):
+        if m.start() < last:
+            continue
         if m.start() > last:
             cuts.append((last, m.start()))
+        if m.re is _CODE_START:
+            last = m.start()
+            continue
         cuts.append((m.start(), m.end()))
         last = m.end()
     cuts.append((last, len(piece)))
@@ -335,8 +347,9 @@ def _postal(value: str) -> tuple[str | None, int]:
 
 
 def _not_place(value: str) -> bool:
-    words = re.findall(r"[^\W\d_]+", value.lower())
-    return bool(words) and words[0] in NOT_PLACES
+    """Starts with a word that is no place ("Order 12345"); a region code such as "NO" or "IN" is one."""
+    words = re.findall(r"[^\W\d_]+", value)
+    return bool(words) and words[0].lower() in NOT_PLACES and not (words[0].isupper() and len(words[0]) <= 3)
 
 
 def _prefix_street(text: str, start: int, end: int, line: int) -> Part | None:
@@ -365,7 +378,8 @@ def _accept(members: list[Part]) -> tuple[int, int, float] | None:
 
     A street or unit and a postcode or country line after it make an address when their weights add up
     to MIN_WEIGHT (or one less over two lines or more); a street with a unit, or a typed street with a
-    house number, alone make a less certain one.
+    house number, alone make a less certain one; a bare "name number" street counts only next to a
+    context word ("address", "lives", "ship").
     """
     anchor = [k for k, m in enumerate(members) if m.kind in ("street", "unit")]
     closing = [k for k, m in enumerate(members) if m.kind in ("postal", "postcode", "country")]
@@ -390,5 +404,10 @@ def _street_only(members: list[Part], anchor: list[int]) -> tuple[int, int, floa
     kinds = {m.kind for m in streets}
     if kinds == {"street", "unit"}:
         return streets[0].start, streets[-1].end, AddressBlockRecognizer.SCORE
-    typed = [m for m in streets if m.kind == "street" and m.weight == 2 and any(ch.isdigit() for ch in m.value)]
-    return (typed[0].start, typed[0].end, AddressBlockRecognizer.STREET_SCORE) if typed else None
+    numbered = [m for m in streets if m.kind == "street" and any(ch.isdigit() for ch in m.value)]
+    if not numbered:
+        return None
+    typed = [m for m in numbered if m.weight == 2]
+    if typed:
+        return typed[0].start, typed[0].end, AddressBlockRecognizer.STREET_SCORE
+    return numbered[0].start, numbered[0].end, AddressBlockRecognizer.PLAIN_STREET_SCORE
