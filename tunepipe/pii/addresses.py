@@ -35,7 +35,7 @@ _NUMBER = (r"(?:(?:N[°º.o]|Nr\.?|No\.?|#)[ ]?)?\d{1,5}[A-Za-z]?(?:[/-]\d{1,4}[
 
 # Words that name a street's type before its name ("rue de la Paix", "ul. Polna", "C/ Mayor").
 TYPE_BEFORE = """
-rue avenue av avda boulevard bd bvd blvd chemin allée allee impasse quai route place cours voie sentier square
+rue avenue av avda boulevard bd bvd blvd chemin allée allee impasse quai route place cours voie sentier square rang
 via viale vicolo piazza piazzale corso largo strada contrada borgo incrocio stretto lungomare vico
 calle avenida camino carrer plaza paseo ronda travesía travesia callejón callejon carretera ctra glorieta
 rua travessa praça praca alameda estrada rodovia largo beco ladeira quadra
@@ -139,11 +139,20 @@ def countries() -> frozenset[str]:
     return frozenset(names)
 
 
+_LOWER_WORDS = r"(?:[ ][^\W\d_]{2,}){1,2}"  # "Kapusova ulica 3b", "Zeleni dol 5a/3"
 _STREET_PLAIN = re.compile(
-    rf"(?:(?:{_NUMBER})[ ,]+){{0,2}}(?:{_TYPE_BEFORE}[ ]+(?:{_CONNECTOR}[ ]+)*)?{_NAME}(?:[ ]+{_TYPE_AFTER})?(?:,?[ ]+(?:{_NUMBER}))?(?:,?[ ]+{_UNIT})*")
+    rf"(?:(?:{_NUMBER})[ ,]+){{0,2}}(?:{_TYPE_BEFORE}[ ]+(?:{_CONNECTOR}[ ]+)*)?(?:{_NAME}|\d{{1,4}}(?=[ ]+N))"
+    rf"(?:[ ]+{_TYPE_AFTER})?(?:,?[ ]+(?:{_NUMBER}))?(?:,?[ ]+{_UNIT})*"
+    rf"|{_CAP}{_LOWER_WORDS}[ ]+(?:{_NUMBER})(?:,?[ ]+{_UNIT})*")
 _TYPE_NAMED = re.compile(rf"(?:^|[ ]|\d)(?:{_TYPE_BEFORE})(?:[ ]|$)|[^\W\d_](?i:{_TYPE_GLUED})(?:[ ,]|$)")
 _TYPED = re.compile(rf"{_TYPE_NAMED.pattern}|[ ](?:{_TYPE_AFTER})(?:[ ,]|$)")
 _CJK_STREET = re.compile(rf"(?:〒?[ ]?\d{{3}}-?\d{{4}}[ ]*)?[{_CJK}]+[{_CJK}\d０-９\-－ー]*\d[{_CJK}\d０-９\-－ー]*")
+_PROSE_WORD = r"[^\W\d_][\w'’.-]*"
+# A street with its type word and house number inside a sentence ("enter on Billeveien 122 St. the first").
+_PROSE_STREET = re.compile(
+    rf"(?<![\w.-])(?:(?:{_NUMBER})[ ]+{_TYPE_BEFORE}[ ]+(?:{_PROSE_WORD}[ ]+){{0,4}}?{_CAP}"
+    rf"|{_TYPE_BEFORE}[ ]+(?:{_PROSE_WORD}[ ]+){{0,4}}?{_CAP},?[ ]+(?:{_NUMBER})"
+    rf"|(?:{_CAP}[ ]+){{0,3}}[{_UPPER}][^\W\d_]*[^\W\d_](?i:{_TYPE_GLUED}),?[ ]+(?:{_NUMBER}))(?![\w-])")
 _UNIT_RE = re.compile(rf"{_UNIT}(?:[ ]+{_UNIT})*")
 _POSTAL_FIRST = re.compile(rf"(?:{_POSTCODE})(?:,?[ ]+{_TOWN}(?:,[ ]*{_TOWN})?)?")
 _POSTAL_LAST = re.compile(rf"{_TOWN}(?:,?[ ]+{_REGION})?,?[ ]+(?:{_POSTCODE})")
@@ -175,15 +184,12 @@ class AddressBlockRecognizer(LocalRecognizer):
     def analyze(self, text: str, entities: list[str], nlp_artifacts=None) -> list[RecognizerResult]:
         if "LOCATION" not in entities or not any(ch.isdigit() for ch in text):
             return []
-        results = []
-        for block in _blocks(_items(text)):
-            found = _accept(block)
-            if found:
-                start, end, score = found
-                why = AnalysisExplanation(self.name, score, textual_explanation="address block")
-                results.append(RecognizerResult("LOCATION", start, end, score, analysis_explanation=why,
-                                                recognition_metadata={"recognizer_name": self.name}))
-        return results
+        found = [f for f in map(_accept, _blocks(_items(text))) if f]
+        found += [(m.start(), m.end(), self.STREET_SCORE) for m in _PROSE_STREET.finditer(text)
+                  if not _not_place(m.group()) and not any(s <= m.start() < e for s, e, _ in found)]
+        return [RecognizerResult("LOCATION", start, end, score,
+                                 analysis_explanation=AnalysisExplanation(self.name, score, textual_explanation="address"),
+                                 recognition_metadata={"recognizer_name": self.name}) for start, end, score in found]
 
 
 def _items(text: str) -> list:
@@ -387,7 +393,7 @@ def _accept(members: list[Part]) -> tuple[int, int, float] | None:
         first, last = anchor[0], closing[-1]
         if first > 0 and members[first - 1].kind in ("postal", "postcode"):
             first -= 1
-        if last + 1 < len(members) and members[last].kind == "postcode" and members[last + 1].kind == "name":
+        if last + 1 < len(members) and _trailing_town(members[last], members[last + 1]):
             last += 1
         chosen = members[first:last + 1]
         weight = sum(m.weight or (0 < k < len(chosen) - 1) for k, m in enumerate(chosen))
@@ -395,6 +401,12 @@ def _accept(members: list[Part]) -> tuple[int, int, float] | None:
         if weight >= AddressBlockRecognizer.MIN_WEIGHT or (lines >= 2 and weight >= AddressBlockRecognizer.MIN_WEIGHT - 1):
             return chosen[0].start, chosen[-1].end, AddressBlockRecognizer.SCORE
     return _street_only(members, anchor)
+
+
+def _trailing_town(closing: Part, part: Part) -> bool:
+    """A town after a bare postcode ("1491 SW\nKlijndijk"), or a region after a town on its line."""
+    townlike = part.kind == "name" or (part.kind == "street" and not any(ch.isdigit() for ch in part.value))
+    return townlike and (closing.kind == "postcode" or (closing.kind == "postal" and closing.line == part.line))
 
 
 def _street_only(members: list[Part], anchor: list[int]) -> tuple[int, int, float] | None:

@@ -76,52 +76,6 @@ _W = r"[^\W\d_][\w'’.-]*"  # a word of letters (any script), then letters, dig
 _UPPER = "A-ZÀ-ÖØ-ÞĀĂĄĆĈĊČĎĐĒĔĖĘĚĜĞĠĢĤĦĨĪĬĮİĴĶĹĻĽĿŁŃŅŇŌŎŐŒŔŖŘŚŜŞŠŢŤŦŨŪŬŮŰŲŴŶŸŹŻŽ"
 _CAPW = rf"[{_UPPER}][\w'’.-]*"  # a capitalised word
 _NAMEW = rf"[{_UPPER}][^\W\d_]*(?:[-'’][^\W\d_]+)*"  # a capitalised word of letters only
-_HOUSE = r"\d{1,5}[A-Za-z]?(?:[/-]\d{1,4}[A-Za-z]?)?"
-# Street-type words that come before the street's name ("rue", "via", "ul.") or end it ("-straße", "vej").
-_TYPE_FIRST = (r"(?i:rue|avenue|av\.|avda\.?|boulevard|bd\.?|chemin|allée|impasse|quai|route|via|viale|vicolo|"
-               r"piazza|piazzale|corso|largo|strada|calle|avenida|camino|carrer|plaza|paseo|rua|travessa|praça|"
-               r"ul\.|ulica|al\.|aleja|os\.|ulice|náměstí|calea|strada|bulevardul|aleea|soseaua|drumul|"
-               r"diagonal|rambla|place|rang)")
-_TYPE_LAST = (r"(?i:stra(?:ß|ss)e|str\.|weg|gasse|platz|allee|ring|damm|ufer|steig|pfad|laan|straat|plein|"
-              r"gracht|kade|dijk|singel|vej|gade|gatan|vägen|gata|veien|vegen|gate|vei|katu|tie|polku|kuja|"
-              r"utca|út|ulica|cesta|vijenac|trg|iela|gatvė|tänav|tee|põik|sokak|caddesi|road|street|lane)")
-_STREET_EU = (
-    rf"{_HOUSE}[ ]+{_TYPE_FIRST}[ ]+(?:{_W}[ ]+){{0,4}}?{_CAPW}"
-    rf"|{_TYPE_FIRST}[ ]+(?:{_W}[ ]+){{0,4}}?{_CAPW},?[ ]+(?:N°[ ]?|Nr\.[ ]?)?{_HOUSE}\b"
-    rf"|(?:{_CAPW}[ ]+){{0,3}}{_CAPW}{_TYPE_LAST}\b,?[ ]+{_HOUSE}\b"
-)
-# A street line the next line or comma-part completes: "Bagarova 6", "3 Pritchard Circuit, RD 4".
-_STREET_WORDS = rf"{_CAPW}(?:[ ]+{_CAPW}){{0,3}}(?:[ ]+[^\W\d_]+)?"  # the last may be a type word: "ulica"
-_STREET_ANY = rf"(?:{_HOUSE}[ ]+{_STREET_WORDS}|{_STREET_WORDS},?[ ]+(?:N°[ ]?|Nr\.[ ]?)?{_HOUSE})\b"
-_UNIT = r"(?i:apt|apartment|suite|ste|unit|flat|fl|floor|rm|room|bldg|building|po box|p\.o\. box|box|rd|psc)\.?[ ]*#?[\w-]+"
-_POSTCODE = (r"(?:[A-Z]{1,2}-)?\d{3,6}(?:[ -]\d{2,4})?(?:[ ]?[A-Z]{2})?"  # 75001, 902 29, 1234 AB, D-10115, 84-281
-             r"|[A-Z]{1,2}\d[A-Z\d]?[ ]\d[A-Z]{2}"  # UK
-             r"|[A-Z]\d[A-Z][ ]?\d[A-Z]\d")  # Canada
-_TOWN = rf"{_NAMEW}(?:[ -]+(?:{_NAMEW}|de|del|la|le|sur|am|an|im))*?"
-_TOWN_LINE = (rf"(?:(?:{_POSTCODE}),?[ ]+{_TOWN}(?:[ ]\([A-Z]{{2}}\))?(?:,[ ]*{_TOWN})?"
-              rf"|{_TOWN},?[ ]+(?:[A-Z]{{2,3}},?[ ]+)?(?:{_POSTCODE})(?:,[ ]*{_TOWN})?)")
-_BREAK = r"(?:,[ ]*|[ ]*\n[ ]*)"
-_INTL_BLOCK = (rf"(?m:(?<![\w.-])(?:{_UNIT}{_BREAK})?(?:{_STREET_EU}|{_STREET_ANY}|{_UNIT})"
-               rf"(?:{_BREAK}{_UNIT})?{_BREAK}(?:{_TOWN}{_BREAK})?{_TOWN_LINE}\b"
-               rf"(?:[ ]*\n[ ]*{_TOWN}(?:[ ]+(?:{_POSTCODE}))?(?=[ ]*$))?)")
-
-
-def international_address_recognizer():
-    """Street addresses in European and other layouts as LOCATION: a street with its type word before or
-    after the name ("ul. Wojska Polskiego 28", "Lindenstraße 5"), or any "name number" / "number name"
-    line followed by a postcode-and-town line ("Bagarova 6\n902 29 Tročany", "..., Pollardport 4990")."""
-    return PatternRecognizer(
-        supported_entity="LOCATION",
-        name="InternationalAddressRecognizer",
-        patterns=[
-            Pattern("street_then_town_line", _INTL_BLOCK, 0.7),
-            Pattern("typed_street", rf"(?<![\w.-])(?:{_STREET_EU})", 0.45),
-        ],
-        context=["address", "live", "lives", "ship", "deliver", "street", "mail", "post", "adresse", "dirección"],
-        global_regex_flags=re.MULTILINE,
-    )
-
-
 def zip_code_recognizer():
     """US ZIP and ZIP+4 codes: too like other numbers alone, so they count only next to "zip" or "postal"."""
     return PatternRecognizer(
@@ -353,17 +307,19 @@ class NameRecognizer(LocalRecognizer):
         found = []
         for m in self.SPEAKER.finditer(text):
             words = [w for w in self.WORD.findall(m.group("name")) if len(w) > 1]
-            accept = self._capitalised_name_word if m.group("stamp") else self._name_like
+            accept = self._capitalised_name_word if m.group("stamp") else self._unusual_or_first_name
             lowers = [w for w in words if w.lower() not in PARTICLES]
             if lowers and all(w[0].isupper() for w in lowers) and all(accept(w, k == 0) for k, w in enumerate(lowers)):
                 found.append(RecognizerResult("PERSON", m.start("name"), m.end("name"), self.CUE_SCORE))
         return found
 
+    def _unusual_or_first_name(self, word: str, first_of_run: bool) -> bool:
+        return self._name_like(word, first_of_run) and (not self._known(word) or word.lower() in self.first)
+
     def _possessives(self, text: str) -> list[RecognizerResult]:
         """A name-like capitalised word with a possessive "'s" ("Persson's lawyer"): a name, unless English."""
         return [RecognizerResult("PERSON", m.start(1), m.end(1), self.UNKNOWN_WORDS_SCORE)
-                for m in self.POSSESSIVE.finditer(text)
-                if self._name_like(m.group(1), True) and not self._known(m.group(1)) or m.group(1).lower() in self.first]
+                for m in self.POSSESSIVE.finditer(text) if self._unusual_or_first_name(m.group(1), True)]
 
     @staticmethod
     def _strong(m: re.Match) -> bool:
@@ -610,7 +566,6 @@ def extra_recognizers(nlp=None, phone_regions: tuple[str, ...] = (), card_luhn: 
     recognizers = [
         IbanRecognizer(),
         street_address_recognizer(),
-        international_address_recognizer(),
         AddressBlockRecognizer(),
         long_card_recognizer(),
         zip_code_recognizer(),
