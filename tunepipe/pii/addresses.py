@@ -88,7 +88,7 @@ POSTCODES = {
 }
 # Formats that look like no other number: a postcode in one of them makes its line unmistakable.
 DISTINCT = ("UK", "IE", "CA", "NL", "US", "BR", "PT", "JP", "PL", "SE")
-_POSTCODE = "|".join(f"(?:{p})" for p in POSTCODES.values())
+_POSTCODE = POSTCODE = "|".join(f"(?:{p})" for p in POSTCODES.values())
 _DISTINCT = "|".join(f"(?:{POSTCODES[k]})" for k in DISTINCT)
 _REGION = r"(?:[A-Z]{2,3}|\([A-Z]{2}\)|[/-][ ]?[A-Z]{2})"
 _TOWN = rf"{_NAME}(?:[ ]\(.{{2,40}}?\))?(?:[ ]+{_REGION})?"

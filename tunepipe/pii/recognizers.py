@@ -22,7 +22,7 @@ from presidio_analyzer import LocalRecognizer, Pattern, PatternRecognizer, Recog
 from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
 from presidio_analyzer.predefined_recognizers import CreditCardRecognizer, IbanRecognizer, PhoneRecognizer
 
-from tunepipe.pii.addresses import AddressBlockRecognizer
+from tunepipe.pii.addresses import POSTCODE, AddressBlockRecognizer
 
 # USPS Publication 28, appendix C1: street suffixes and their standard abbreviations.
 STREET_SUFFIXES = """
@@ -77,12 +77,14 @@ _UPPER = "A-ZÀ-ÖØ-ÞĀĂĄĆĈĊČĎĐĒĔĖĘĚĜĞĠĢĤĦĨĪĬĮİĴĶĹ�
 _CAPW = rf"[{_UPPER}][\w'’.-]*"  # a capitalised word
 _NAMEW = rf"[{_UPPER}][^\W\d_]*(?:[-'’][^\W\d_]+)*"  # a capitalised word of letters only
 def zip_code_recognizer():
-    """US ZIP and ZIP+4 codes: too like other numbers alone, so they count only next to "zip" or "postal"."""
+    """Postcodes in the formats of `addresses.POSTCODES` (US ZIP+4, UK, Canada, "840 24", "8741"...) but
+    bare runs of 6 or 8 digits and years: too like other numbers alone, so they count only next to "zip",
+    "postal" or "postcode"."""
     return PatternRecognizer(
         supported_entity="LOCATION",
         name="ZipCodeRecognizer",
-        patterns=[Pattern("zip", r"\b\d{5}(?:-\d{4})?\b", 0.05)],
-        context=["zip", "zipcode", "postal", "postcode", "plz"],
+        patterns=[Pattern("postcode", rf"(?<![\w-])(?!\d{{6}}|\d{{8}}|(?:19|20)\d\d\b)(?:{POSTCODE})(?![\w-])", 0.05)],
+        context=["zip", "zipcode", "postal", "postcode", "plz", "cap", "cep", "eircode"],
         global_regex_flags=re.MULTILINE,
     )
 
@@ -194,6 +196,12 @@ NOT_NAMES = {
 PARTICLES = {"van", "von", "de", "der", "den", "da", "das", "dos", "do", "del", "della", "di", "du", "le", "la",
              "zu", "ten", "ter", "bin", "ibn", "al", "el"}
 INFLECTIONS = (("ies", "y"), ("es", ""), ("s", ""), ("ed", ""), ("ed", "e"), ("ing", ""), ("ing", "e"), ("ly", ""))
+def _labelled_otherwise(text: str, r) -> bool:
+    """A phone number or postcode right after a label for another kind of number ("Order 17963515")."""
+    guessed = r.entity_type == "PHONE_NUMBER" or (r.recognition_metadata or {}).get("recognizer_name") == "ZipCodeRecognizer"
+    return guessed and bool(OTHER_NUMBER_LABEL.search(text, max(0, r.start - 40), r.start))
+
+
 OTHER_NUMBER_LABEL = re.compile(
     r"(?i)\b(?:order|invoice|inv|sku|build|ticket|case|ref|reference|tracking|version|item|part|serial|model|"
     r"batch|lot|po|account|acct|booking|reservation|confirmation|transaction|receipt)"
@@ -452,8 +460,8 @@ class NameRecognizer(LocalRecognizer):
     def tidy(self, text: str, results: list) -> list:
         """Vet the spans of all recognizers: cut spaCy's at a line break (no name crosses one), drop
         spaCy's with digits or made only of English words no census name list holds ("Customer
-        Support"), drop names followed by "Inc", "Ltd" or "Group", and phone numbers labelled as another
-        kind of number ("order 56167567", "SKU 9174-2454-46", "INV-65700927")."""
+        Support"), drop names followed by "Inc", "Ltd" or "Group", and phone numbers and postcodes labelled
+        as another kind of number ("order 56167567", "SKU 9174-2454-46", "INV-65700927")."""
         kept = []
         for r in results:
             if r.recognition_metadata and r.recognition_metadata.get("recognizer_name") == "SpacyRecognizer":
@@ -466,7 +474,7 @@ class NameRecognizer(LocalRecognizer):
                     continue
             if r.entity_type == "PERSON" and COMPANY_SUFFIX.match(text, r.end):
                 continue
-            if r.entity_type == "PHONE_NUMBER" and OTHER_NUMBER_LABEL.search(text, max(0, r.start - 40), r.start):
+            if _labelled_otherwise(text, r):
                 continue
             kept.append(r)
         people = [r for r in kept if r.entity_type == "PERSON"]
