@@ -28,6 +28,8 @@ ADDRESSES = {
     "one_line": ("We forwarded it to the lawyer, who lives at ", "36, avenue de Rémy, 41429 Lejeune", "."),
     "po_box": ("", "c/o Max Muster\nPostfach 1234\n80331 München", ""),
     "military": ("I'll meet you at ", "USCGC Barth\nFPO AP 59989", " after the concert."),
+    "brazilian_one_line": ("Endereço: ", "Av. Paulista, 1578 - Bela Vista, São Paulo - SP, 01310-200", ""),
+    "house_letter": ("", "Storgatan 12 B, 411 38 Göteborg", ""),
 }
 
 
@@ -61,6 +63,7 @@ NOT_ADDRESSES = [
     "Florist\nRelease 5 Notes\nVersion 12345",
     "Ticket 4521, Order 67890, Case 1200 AB",
     "Price: 1299 EUR, qty 12, lot 2024-11",
+    "Meet at Gate 12, Terminal 2, Heathrow.",
 ]
 
 

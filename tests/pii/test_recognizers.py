@@ -63,6 +63,7 @@ def test_chat_speakers_and_other_mentions_of_a_found_name():
     "Subject: renewal\nPhone: see below\nPrice: 1299 EUR\nNote: none",
     "The nightly sync to Salesforce and HubSpot fails with timeout 504.",
     "Apple's revenue grew; the Board's decision stands.",
+    "Adres: Prinsengracht 263-267\nTel: +31 20 555 0100\nSKU: 12-3456-789\nIndirizzo: Piazza del Duomo 1",
 ])
 def test_field_labels_products_and_english_possessives_are_not_names(text):
     assert found(text, "PERSON") == []
@@ -77,6 +78,7 @@ def test_field_labels_products_and_english_possessives_are_not_names(text):
     ("Call me on 60-56-85-91 tonight.", "60-56-85-91"),
     ("Mobile: 07700 063 966", "07700 063 966"),
     ("Phone the front desk at (99) 645-791.", "(99) 645-791"),
+    ("tél : 01 23 45 67 89", "01 23 45 67 89"),
 ])
 def test_national_phone_formats_with_a_phone_word(text, phone):
     assert phone in found(text, "PHONE_NUMBER")

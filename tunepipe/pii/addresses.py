@@ -30,7 +30,7 @@ _CONNECTOR = (r"(?:de|del|della|delle|dei|di|da|do|dos|das|du|des|la|le|les|el|l
 _ORDINAL = r"\d{1,4}(?:st|nd|rd|th|ª|º|e|er|ème|\.)"
 _WORD = rf"(?:{_CAP}|{_ORDINAL}|{_CONNECTOR})"
 _NAME = rf"{_CAP}(?:[ -]+{_WORD}){{0,5}}"
-_NUMBER = (r"(?:(?:N[°º.o]|Nr\.?|No\.?|#)[ ]?)?\d{1,5}[A-Za-z]?(?:[/-]\d{1,4}[A-Za-z]?)?(?:\.(?!\d))?"
+_NUMBER = (r"(?:(?:N[°º.o]|Nr\.?|No\.?|#)[ ]?)?\d{1,5}(?:[A-Za-z]|[ ][A-H](?![\w.]))?(?:[/-]\d{1,4}[A-Za-z]?)?(?:\.(?!\d))?"
            r"|(?i:s/n|sn)")
 
 # Words that name a street's type before its name ("rue de la Paix", "ul. Polna", "C/ Mayor").
@@ -50,14 +50,16 @@ vej gade gatan vägen gata gränd torget veien vegen gate vei veg plass katu tie
 """.split()
 # Street-type words after the name ("Olav Duuns gate", "Rákóczi út", "Elm Street", "Berliner Straße").
 TYPE_AFTER = """
-straße strasse str weg gasse platz allee ring damm laan straat plein gracht kade vej gade gata gate vei veg
-katu tie utca út tér körút sor sokak caddesi sokağı bulvarı
+straße strasse str weg gasse platz allee ring damm laan straat plein gracht kade
 street st road rd lane ln avenue ave drive dr close crescent cres way court ct place pl terrace tce
 gardens gdns square sq parade pde row mews hill grove walk boulevard blvd highway hwy circuit cct
 footway esplanade quay wharf green rise vale view loop trail parkway pkwy circle cir alley
 """.split()
+# Type words after the name that are written in lowercase ("Olav Duuns gate", "Rákóczi út").
+TYPE_AFTER_LOWER = "gate gata gade vej vei veg katu tie utca út tér körút sor sokak caddesi sokağı bulvarı".split()
 _TYPE_BEFORE = rf"(?:(?i:{'|'.join(sorted(TYPE_BEFORE, key=len, reverse=True))})\.?|C/)"
 _TYPE_AFTER = rf"(?i:{'|'.join(sorted(TYPE_AFTER, key=len, reverse=True))})\.?"
+_TYPE_AFTER_LOWER = rf"(?:{'|'.join(TYPE_AFTER_LOWER)})"
 _TYPE_GLUED = rf"(?:{'|'.join(sorted(TYPE_GLUED, key=len, reverse=True))})\.?"
 UNIT_WORDS = """
 apt apartment suite ste unit flat studio floor fl room rm bldg building
@@ -142,10 +144,10 @@ def countries() -> frozenset[str]:
 _LOWER_WORDS = r"(?:[ ][^\W\d_]{2,}){1,2}"  # "Kapusova ulica 3b", "Zeleni dol 5a/3"
 _STREET_PLAIN = re.compile(
     rf"(?:(?:{_NUMBER})[ ,]+){{0,2}}(?:{_TYPE_BEFORE}[ ]+(?:{_CONNECTOR}[ ]+)*)?(?:{_NAME}|\d{{1,4}}(?=[ ]+N))"
-    rf"(?:[ ]+{_TYPE_AFTER})?(?:,?[ ]+(?:{_NUMBER}))?(?:,?[ ]+{_UNIT})*"
+    rf"(?:[ ]+(?:{_TYPE_AFTER}|{_TYPE_AFTER_LOWER}))?(?:,?[ ]+(?:{_NUMBER}))?(?:,?[ ]+{_UNIT})*"
     rf"|{_CAP}{_LOWER_WORDS}[ ]+(?:{_NUMBER})(?:,?[ ]+{_UNIT})*")
 _TYPE_NAMED = re.compile(rf"(?:^|[ ]|\d)(?:{_TYPE_BEFORE})(?:[ ]|$)|[^\W\d_](?i:{_TYPE_GLUED})(?:[ ,]|$)")
-_TYPED = re.compile(rf"{_TYPE_NAMED.pattern}|[ ](?:{_TYPE_AFTER})(?:[ ,]|$)")
+_TYPED = re.compile(rf"{_TYPE_NAMED.pattern}|[ ](?:{_TYPE_AFTER}|{_TYPE_AFTER_LOWER})(?:[ ,]|$)")
 _CJK_STREET = re.compile(rf"(?:〒?[ ]?\d{{3}}-?\d{{4}}[ ]*)?[{_CJK}]+[{_CJK}\d０-９\-－ー]*\d[{_CJK}\d０-９\-－ー]*")
 _PROSE_WORD = r"[^\W\d_][\w'’.-]*"
 # A street with its type word and house number inside a sentence ("enter on Billeveien 122 St. the first").
@@ -249,9 +251,8 @@ def _comma_parts(line: str) -> list[tuple[int, int]]:
     """(start, end) of the comma-separated parts of `line`, a bare house number kept with its street
     ("Viale Roma, 74", "18, avenue Faure") and a bare postcode with its town ("42034, Trinita")."""
     parts, pos = [], 0
-    for piece in line.split(","):
-        parts.append([pos, pos + len(piece)])
-        pos += len(piece) + 1
+    for m in re.finditer(r"[^,]+?(?=,|[ ]-[ ]|$)|(?<=,)(?=,|$)", line):
+        parts.append([m.start(), m.end()])
     merged = []
     for part in parts:
         previous = merged[-1] if merged else None

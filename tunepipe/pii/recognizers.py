@@ -91,7 +91,8 @@ def zip_code_recognizer():
 
 PHONE_CONTEXT = [
     "phone", "call", "called", "number", "mobile", "cell", "tel", "telephone", "reach", "fax", "whatsapp",
-    "contact", "line", "landline", "hotline", "dial", "ring", "rang", "answering", "voicemail", "message", "messages",
+    "contact", "line", "landline", "hotline", "dial", "tél", "fon", "ph", "mob", "mobil", "móvil", "cel", "celular",
+    "telefone", "telefoon", "puhelin", "ring", "rang", "answering", "voicemail", "message", "messages",
     "text", "office", "numéro", "téléphone", "portable", "número", "teléfono", "telefon", "telefono", "handy", "sms",
 ]
 
@@ -188,14 +189,29 @@ WEAK_CUES = {"from", "to", "name", "add", "per", "best", "call", "called", "name
              "said"}
 # Words that follow cues without being anyone's name: addressees ("Hi Team"), and the cue words
 # themselves ("Dear Mr. Smith").
+# Field labels of forms and signatures in several languages: never a speaker's or anyone's name.
+FIELD_LABELS = set("""
+adres adresse addresse anschrift indirizzo endereço dirección direccion morada osoite cím adresa adress
+tel tél telefon telefoon teléfono telefone telefono puhelin fax mob mobil móvil cel celular handy mobile
+sku iban bic swift ref re fwd betreff objet asunto oggetto assunto onderwerp datum fecha data ort ville ciudad
+città cidade plz cp cap cep nip nif cif vat ust mwst tva iva ssn dob qty po nr id url www email e-mail
+""".split())
 NOT_NAMES = {
     "team", "support", "everyone", "everybody", "sir", "madam", "customers", "colleagues", "friend",
     "friends", "folks", "guys", "valued", "user", "users", "admin", "partner", "partners", "service", "sales",
     "billing", "community", "world", "advance", "i'm", "i’m", *(c for c in NAME_CUES if " " not in c),
+    *FIELD_LABELS,
 }
 PARTICLES = {"van", "von", "de", "der", "den", "da", "das", "dos", "do", "del", "della", "di", "du", "le", "la",
              "zu", "ten", "ter", "bin", "ibn", "al", "el"}
 INFLECTIONS = (("ies", "y"), ("es", ""), ("s", ""), ("ed", ""), ("ed", "e"), ("ing", ""), ("ing", "e"), ("ly", ""))
+def _outside_addresses(results: list) -> list:
+    """Without the names that lie inside an address block ("Rua Augusta" in "Rua Augusta 274, 1100-053 Lisboa")."""
+    blocks = [(r.start, r.end) for r in results
+              if (r.recognition_metadata or {}).get("recognizer_name") == "AddressBlockRecognizer"]
+    return [r for r in results if r.entity_type != "PERSON" or not any(s <= r.start and r.end <= e for s, e in blocks)]
+
+
 def _labelled_otherwise(text: str, r) -> bool:
     """A phone number or postcode right after a label for another kind of number ("Order 17963515")."""
     guessed = r.entity_type == "PHONE_NUMBER" or (r.recognition_metadata or {}).get("recognizer_name") == "ZipCodeRecognizer"
@@ -482,7 +498,7 @@ class NameRecognizer(LocalRecognizer):
         found = listed + self._list_mates(text, people + listed)
         for r in people + found:
             self._widen(text, r)
-        return kept + found + self._namesakes(text, people + found)
+        return _outside_addresses(kept + found + self._namesakes(text, people + found))
 
     def _namesakes(self, text: str, people: list) -> list:
         """Other mentions of a found name's unusual words ("Izaak had given Izaak", "directed by Maćilo and
@@ -499,7 +515,7 @@ class NameRecognizer(LocalRecognizer):
                 for m in pattern.finditer(text) if not any(s <= m.start() < e for s, e in covered)]
 
     LIST_SEP = r"(?:,[ ]*(?:and[ ]+|&[ ]+)?|[ ]+(?:and|&|und|et|y|e|or)[ ]+)"
-    ITEM = (rf"(?:(?:Ó|Ní|Nic|Mac|Mc|Uí|van|von|de|da|di|du|le|la)[ ])?[{_UPPER}][^\W\d_]+(?:['’-][^\W\d_]+)*"
+    ITEM = (rf"(?:[{_UPPER}]\.[ ])?(?:(?:Ó|Ní|Nic|Mac|Mc|Uí|van|von|de|da|di|du|le|la)[ ])?[{_UPPER}][^\W\d_]+(?:['’-][^\W\d_]+)*"
             rf"(?:[ ][{_UPPER}]\.?)?(?:[ ](?:(?:van|von|de|der|den|da|di|du|del|le|la|Ó|Mac|Mc)[ ]){{0,2}}"
             rf"[{_UPPER}][^\W\d_]+(?:['’-][^\W\d_]+)*){{0,2}}")
     AFTER = re.compile(rf"{LIST_SEP}({ITEM})(?![\w-]|\.\w|[ ][{_UPPER}])")
