@@ -241,6 +241,7 @@ def _pieces(text: str):
         line_start += len(line) + 1
 
 
+_PART = re.compile(r"[^,]+?(?=,|[ ]-[ ]|$)|(?<=,)(?=,|$)")
 _HOUSE_ONLY = re.compile(rf"[ ]*(?:{_NUMBER})[ ]*")
 _TYPE_START = re.compile(rf"[ ]*{_TYPE_BEFORE}[ ]")
 _ENDS_NUMBER = re.compile(r"(?<![\w.,-])\d{1,4}[a-zA-Z]?$")
@@ -248,11 +249,9 @@ _ENDS_DIGIT = re.compile(r"\d[ ]*$")
 
 
 def _comma_parts(line: str) -> list[tuple[int, int]]:
-    """(start, end) of the comma-separated parts of `line`, a bare house number kept with its street
-    ("Viale Roma, 74", "18, avenue Faure") and a bare postcode with its town ("42034, Trinita")."""
-    parts, pos = [], 0
-    for m in re.finditer(r"[^,]+?(?=,|[ ]-[ ]|$)|(?<=,)(?=,|$)", line):
-        parts.append([m.start(), m.end()])
+    """(start, end) of the parts of `line` between commas (or " - "), a bare house number kept with its
+    street ("Viale Roma, 74", "18, avenue Faure") and a bare postcode with its town ("42034, Trinita")."""
+    parts = [[m.start(), m.end()] for m in _PART.finditer(line)]
     merged = []
     for part in parts:
         previous = merged[-1] if merged else None
