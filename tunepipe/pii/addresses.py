@@ -122,16 +122,13 @@ class Part:
 
 @lru_cache(maxsize=1)
 def countries() -> frozenset[str]:
-    """Country names in English and in the languages of Faker's address locales (lowercase)."""
+    """Country names in English and in the languages of Faker's address locales (lowercase; Faker is MIT)."""
     import importlib
 
     names = set()
     for locale in ("en_US", "de_DE", "fr_FR", "es_ES", "it_IT", "nl_NL", "pt_BR", "pt_PT", "pl_PL", "sv_SE",
                    "da_DK", "fi_FI", "cs_CZ", "hu_HU", "no_NO"):
-        try:
-            provider = importlib.import_module(f"faker.providers.address.{locale}").Provider
-        except ImportError:
-            continue
+        provider = importlib.import_module(f"faker.providers.address.{locale}").Provider
         names.update(c.lower() for c in getattr(provider, "countries", ()))
     names.update({"usa", "u.s.a.", "uk", "u.k.", "united states", "united kingdom", "great britain", "england",
                   "scotland", "wales", "northern ireland", "deutschland", "españa", "italia", "nederland",

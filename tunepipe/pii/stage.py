@@ -290,7 +290,7 @@ def cache_version(cfg: Config, stage: StageSettings) -> str:
     from tunepipe.rai import screens
 
     config = {"policy_version": policy_version(cfg), "key": hashlib.sha256(stage.policy.key).hexdigest()}
-    libraries = ["presidio-analyzer", "presidio-anonymizer", "spacy", cfg.pii.spacy_model.replace("_", "-")]
+    libraries = ["presidio-analyzer", "presidio-anonymizer", "spacy", "faker", cfg.pii.spacy_model.replace("_", "-")]
     return record_cache.stage_version(config, [sys.modules[__name__], addresses, detect, policy, recognizers, screens], libraries)
 
 
