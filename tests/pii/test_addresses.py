@@ -30,6 +30,14 @@ ADDRESSES = {
     "military": ("I'll meet you at ", "USCGC Barth\nFPO AP 59989", " after the concert."),
     "brazilian_one_line": ("Endereço: ", "Av. Paulista, 1578 - Bela Vista, São Paulo - SP, 01310-200", ""),
     "house_letter": ("", "Storgatan 12 B, 411 38 Göteborg", ""),
+    "austrian": ("", "Mariahilfer Straße 120/3/12\n1070 Wien\nÖsterreich", ""),
+    "swiss": ("", "Rue du Rhône 48\nCH-1204 Genève", ""),
+    "cedex": ("", "15 rue de Rivoli\n75004 Paris Cedex 04", ""),
+    "irish_eircode": ("", "Apartment 5, The Oaks\nMain Street\nSwords, Co. Dublin\nK67 X2Y3\nIreland", ""),
+    "japanese_room": ("", "Room 302, 2-3-1 Nishi-Shinjuku\nShinjuku-ku, Tokyo 163-8001\nJapan", ""),
+    "swedish_floor": ("", "Kungsgatan 44, 3 tr\n111 35 Stockholm\nSverige", ""),
+    "portuguese_floor": ("", "Rua do Ouro, 45, 2.º Esq.\n1100-060 Lisboa", ""),
+    "postfach_groups": ("", "c/o Müller GmbH\nPostfach 10 20 30\n10115 Berlin", ""),
 }
 
 

@@ -30,7 +30,7 @@ _CONNECTOR = (r"(?:de|del|della|delle|dei|di|da|do|dos|das|du|des|la|le|les|el|l
 _ORDINAL = r"\d{1,4}(?:st|nd|rd|th|ª|º|e|er|ème|\.)"
 _WORD = rf"(?:{_CAP}|{_ORDINAL}|{_CONNECTOR})"
 _NAME = rf"{_CAP}(?:[ -]+{_WORD}){{0,5}}"
-_NUMBER = (r"(?:(?:N[°º.o]|Nr\.?|No\.?|#)[ ]?)?\d{1,5}(?:[A-Za-z]|[ ][A-H](?![\w.]))?(?:[/-]\d{1,4}[A-Za-z]?)?(?:\.(?!\d))?"
+_NUMBER = (r"(?:(?:N[°º.o]|Nr\.?|No\.?|#)[ ]?)?\d{1,5}(?:[A-Za-z]|[ ][A-H](?![\w.]))?(?:[/-]\d{1,4}[A-Za-z]?){0,2}(?:\.(?!\d))?"
            r"|(?i:s/n|sn)")
 
 # Words that name a street's type before its name ("rue de la Paix", "ul. Polna", "C/ Mayor").
@@ -69,7 +69,8 @@ postfach bp cp apdo apartado psc cmr box apto conj sala bloco lote
 """.split()
 _UNIT = (rf"(?:(?i:{'|'.join(sorted(UNIT_WORDS, key=len, reverse=True))})\.?[ ]*(?:#[ ]?)?\d[\w/-]*(?:[ ]\d+)*"
          rf"|(?i:{'|'.join(UNIT_WORDS)})\.?[ ]+[A-Z]\b"
-         r"|\d{1,2}[º°ª](?:[ ]?[A-Za-z]{1,4}\.?)?"
+         r"|\d{1,2}\.?[º°ª](?:[ ]?[A-Za-z]{1,4}\.?)?"
+         r"|\d{1,2}[ ](?i:tr|trappor|vån|og|etg|stock)\.?(?![\w])"
          rf"|(?i:p\.?[ ]?o\.?[ ]?box|post office box|caixa postal)[ ]+\d[\d ]*"
          rf"|{_ORDINAL}[ ]+(?i:floor|étage|piso|stock|piano)"
          rf"|(?i:c/o)[ ]+{_NAME})")
@@ -93,7 +94,7 @@ DISTINCT = ("UK", "IE", "CA", "NL", "US", "BR", "PT", "JP", "PL", "SE")
 _POSTCODE = POSTCODE = "|".join(f"(?:{p})" for p in POSTCODES.values())
 _DISTINCT = "|".join(f"(?:{POSTCODES[k]})" for k in DISTINCT)
 _REGION = r"(?:[A-Z]{2,3}|\([A-Z]{2}\)|[/-][ ]?[A-Z]{2})"
-_TOWN = rf"{_NAME}(?:[ ]\(.{{2,40}}?\))?(?:[ ]+{_REGION})?"
+_TOWN = rf"{_NAME}(?:[ ]+(?i:cedex)(?:[ ]\d{{1,2}})?)?(?:[ ]\(.{{2,40}}?\))?(?:[ ]+{_REGION})?"
 _MILITARY = re.compile(r"(?:APO|FPO|DPO)[ ]+(?:AA|AE|AP)[ ]+\d{5}")
 _SHIP = re.compile(rf"(?:USNS|USNV|USS|USCGC)[ ]+{_NAME}")
 # Words that are not towns although a number may follow them ("Order 12345", "Version 2").
@@ -103,7 +104,7 @@ id no number total amount qty quantity part model serial batch lot tracking ship
 address adresse anschrift dirección direccion indirizzo endereço adres adress osoite
 phone tel email e-mail mail fax mobile date birth name
 since during about around approx circa over under between per each every only also than as
-in on at by for from to until before after and or the a an of is was are be year years day days
+in on at by for from to until before after and or a an of is was are be year years day days
 month months week weeks hour hours minute minutes version v rev chapter section table figure tab appendix
 january february march april may june july august september october november december
 monday tuesday wednesday thursday friday saturday sunday
@@ -161,7 +162,7 @@ _SPLIT = re.compile(r"[ \t]*(?:\n|,)[ \t]*")
 _DECORATION = re.compile(r"[\s}>|*•·-]*")
 _TRAILING = re.compile(r"[\s.?!;:]*$")
 _CODE_START = re.compile(rf"(?<=[a-z.][ ])(?:{POSTCODES['UK']}|{POSTCODES['IE']}|{POSTCODES['CA']})(?=[ ,]|$)")
-_UNIT_END = re.compile(rf"(?<![\w.-]){_UNIT}(?=[ ]+[{_UPPER}\d])")
+_UNIT_END = re.compile(rf"(?<![\w.-]){_UNIT}(?=[ ]+(?:[{_UPPER}]|\d+[A-Za-z]?[ ]+[^\W\d_]))")
 
 
 class AddressBlockRecognizer(LocalRecognizer):

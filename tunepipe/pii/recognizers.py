@@ -437,10 +437,12 @@ class NameRecognizer(LocalRecognizer):
 
     def _widen(self, text: str, r) -> None:
         """Stretch a name over the particles before it and a particle-led surname after it ("Ó Gobáin",
-        "van de Weterink", "Raf van Soest")."""
+        "van de Weterink", "Raf van Soest", "O'Brien")."""
         before = self.PARTICLES_BEFORE.search(text, max(0, r.start - 20), r.start)
         if before:
             r.start = before.start()
+        if re.search(r"(?<![\w'’])[OD]['’]$", text[max(0, r.start - 2):r.start]):
+            r.start -= 2
         after = self.PARTICLES_AFTER.match(text, r.end)
         if after:
             r.end = after.end()
