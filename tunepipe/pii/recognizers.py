@@ -319,7 +319,26 @@ class NameRecognizer(LocalRecognizer):
                 i = end
             else:
                 i += 1
-        return results + self._speakers(text) + self._possessives(text)
+        return results + self._speakers(text) + self._possessives(text) + self._subjects(text)
+
+    SUBJECT = re.compile(rf"(?:^|(?<=[.!?:;\n])[ \t]*|(?<=\bthat )|(?<=\bbut ))([{_UPPER}][^\W\d_]+(?:-[^\W\d_]+)*)"
+                         r"[ ](?:(?P<human>said|says|spent|began|shouted|lives|lived|wrote|joined|asked|told|went|gave|"
+                         r"met|moved|works|worked|replied|answered|signed|smiled|laughed|thinks|thought|wants|wanted)|"
+                         r"was|is|had|has|will|would|can|could|did|does)\b")
+
+    def _subjects(self, text: str) -> list[RecognizerResult]:
+        """A word opening a clause before a verb: a name when the verb is one of people ("Rautiola wrote",
+        "Stephan spent") and the word unusual or a first name, or before any verb when a first name that is no
+        English word ("Izaak had", not "Grant was")."""
+        found = []
+        for m in self.SUBJECT.finditer(text):
+            word = m.group(1)
+            if word.lower() in self.stop_words:
+                continue
+            first_name = word.lower() in self.first and not self._known(word)
+            if first_name or (m.group("human") and self._unusual_or_first_name(word, True)):
+                found.append(RecognizerResult("PERSON", m.start(1), m.end(1), self.UNKNOWN_WORDS_SCORE))
+        return found
 
     SPEAKER = re.compile(rf"(?m)^[ \t]*(?P<stamp>\[[^\]\n]{{1,20}}\][ \t]*)?(?P<name>[{_UPPER}][^\W\d_]*(?:['’-][^\W\d_]+)*"
                          rf"(?:[ ](?:[{_UPPER}]\.?|[^\W\d_]+(?:['’-][^\W\d_]+)*)){{0,3}})[ \t]*:[ \t]*(?=\S)")
