@@ -6,7 +6,8 @@ emails, phone numbers in many formats, card numbers, SSNs, IBANs, IP addresses, 
 ZIP codes and cities, mixed with PII-free sentences full of look-alikes (order numbers, versions,
 amounts, tracking codes, company names). Every template here has been tuned on (`dev` first, then
 `heldout`, `fresh` and `unseen`, each written after the tuning before it): this whole file is the
-development set. The test split is tests/pii/testsplit.py, generated differently and frozen.
+development set, and so is tests/pii/testsplit.py (dev2, the former test split v1). The frozen test
+split is tests/pii/data/pii_test2.jsonl, written blind elsewhere.
 
     .venv/bin/python -m tests.pii.devset [--seed 4] [--out tests/pii/data/pii_eval.jsonl]
 """

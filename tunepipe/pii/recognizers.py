@@ -22,6 +22,8 @@ from presidio_analyzer import LocalRecognizer, Pattern, PatternRecognizer, Recog
 from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
 from presidio_analyzer.predefined_recognizers import CreditCardRecognizer, IbanRecognizer, PhoneRecognizer
 
+from tunepipe.pii.addresses import POSTCODE, AddressBlockRecognizer
+
 # USPS Publication 28, appendix C1: street suffixes and their standard abbreviations.
 STREET_SUFFIXES = """
 alley aly annex anx arcade arc avenue ave av bayou byu beach bch bend bnd bluffs? blfs? bottom btm
@@ -74,66 +76,24 @@ _W = r"[^\W\d_][\w'’.-]*"  # a word of letters (any script), then letters, dig
 _UPPER = "A-ZÀ-ÖØ-ÞĀĂĄĆĈĊČĎĐĒĔĖĘĚĜĞĠĢĤĦĨĪĬĮİĴĶĹĻĽĿŁŃŅŇŌŎŐŒŔŖŘŚŜŞŠŢŤŦŨŪŬŮŰŲŴŶŸŹŻŽ"
 _CAPW = rf"[{_UPPER}][\w'’.-]*"  # a capitalised word
 _NAMEW = rf"[{_UPPER}][^\W\d_]*(?:[-'’][^\W\d_]+)*"  # a capitalised word of letters only
-_HOUSE = r"\d{1,5}[A-Za-z]?(?:[/-]\d{1,4}[A-Za-z]?)?"
-# Street-type words that come before the street's name ("rue", "via", "ul.") or end it ("-straße", "vej").
-_TYPE_FIRST = (r"(?i:rue|avenue|av\.|avda\.?|boulevard|bd\.?|chemin|allée|impasse|quai|route|via|viale|vicolo|"
-               r"piazza|piazzale|corso|largo|strada|calle|avenida|camino|carrer|plaza|paseo|rua|travessa|praça|"
-               r"ul\.|ulica|al\.|aleja|os\.|ulice|náměstí|calea|strada|bulevardul|aleea|soseaua|drumul|"
-               r"diagonal|rambla|place|rang)")
-_TYPE_LAST = (r"(?i:stra(?:ß|ss)e|str\.|weg|gasse|platz|allee|ring|damm|ufer|steig|pfad|laan|straat|plein|"
-              r"gracht|kade|dijk|singel|vej|gade|gatan|vägen|gata|veien|vegen|gate|vei|katu|tie|polku|kuja|"
-              r"utca|út|ulica|cesta|vijenac|trg|iela|gatvė|tänav|tee|põik|sokak|caddesi|road|street|lane)")
-_STREET_EU = (
-    rf"{_HOUSE}[ ]+{_TYPE_FIRST}[ ]+(?:{_W}[ ]+){{0,4}}?{_CAPW}"
-    rf"|{_TYPE_FIRST}[ ]+(?:{_W}[ ]+){{0,4}}?{_CAPW},?[ ]+(?:N°[ ]?|Nr\.[ ]?)?{_HOUSE}\b"
-    rf"|(?:{_CAPW}[ ]+){{0,3}}{_CAPW}{_TYPE_LAST}\b,?[ ]+{_HOUSE}\b"
-)
-# A street line the next line or comma-part completes: "Bagarova 6", "3 Pritchard Circuit, RD 4".
-_STREET_WORDS = rf"{_CAPW}(?:[ ]+{_CAPW}){{0,3}}(?:[ ]+[^\W\d_]+)?"  # the last may be a type word: "ulica"
-_STREET_ANY = rf"(?:{_HOUSE}[ ]+{_STREET_WORDS}|{_STREET_WORDS},?[ ]+(?:N°[ ]?|Nr\.[ ]?)?{_HOUSE})\b"
-_UNIT = r"(?i:apt|apartment|suite|ste|unit|flat|fl|floor|rm|room|bldg|building|po box|p\.o\. box|box|rd|psc)\.?[ ]*#?[\w-]+"
-_POSTCODE = (r"(?:[A-Z]{1,2}-)?\d{3,6}(?:[ -]\d{2,4})?(?:[ ]?[A-Z]{2})?"  # 75001, 902 29, 1234 AB, D-10115, 84-281
-             r"|[A-Z]{1,2}\d[A-Z\d]?[ ]\d[A-Z]{2}"  # UK
-             r"|[A-Z]\d[A-Z][ ]?\d[A-Z]\d")  # Canada
-_TOWN = rf"{_NAMEW}(?:[ -]+(?:{_NAMEW}|de|del|la|le|sur|am|an|im))*?"
-_TOWN_LINE = (rf"(?:(?:{_POSTCODE}),?[ ]+{_TOWN}(?:[ ]\([A-Z]{{2}}\))?(?:,[ ]*{_TOWN})?"
-              rf"|{_TOWN},?[ ]+(?:[A-Z]{{2,3}},?[ ]+)?(?:{_POSTCODE})(?:,[ ]*{_TOWN})?)")
-_BREAK = r"(?:,[ ]*|[ ]*\n[ ]*)"
-_INTL_BLOCK = (rf"(?m:(?<![\w.-])(?:{_UNIT}{_BREAK})?(?:{_STREET_EU}|{_STREET_ANY}|{_UNIT})"
-               rf"(?:{_BREAK}{_UNIT})?{_BREAK}(?:{_TOWN}{_BREAK})?{_TOWN_LINE}\b"
-               rf"(?:[ ]*\n[ ]*{_TOWN}(?:[ ]+(?:{_POSTCODE}))?(?=[ ]*$))?)")
-
-
-def international_address_recognizer():
-    """Street addresses in European and other layouts as LOCATION: a street with its type word before or
-    after the name ("ul. Wojska Polskiego 28", "Lindenstraße 5"), or any "name number" / "number name"
-    line followed by a postcode-and-town line ("Bagarova 6\n902 29 Tročany", "..., Pollardport 4990")."""
-    return PatternRecognizer(
-        supported_entity="LOCATION",
-        name="InternationalAddressRecognizer",
-        patterns=[
-            Pattern("street_then_town_line", _INTL_BLOCK, 0.7),
-            Pattern("typed_street", rf"(?<![\w.-])(?:{_STREET_EU})", 0.45),
-        ],
-        context=["address", "live", "lives", "ship", "deliver", "street", "mail", "post", "adresse", "dirección"],
-        global_regex_flags=re.MULTILINE,
-    )
-
-
 def zip_code_recognizer():
-    """US ZIP and ZIP+4 codes: too like other numbers alone, so they count only next to "zip" or "postal"."""
+    """Postcodes in the formats of `addresses.POSTCODES` (US ZIP+4, UK, Canada, "840 24", "8741"...) but
+    bare runs of 6 or 8 digits and years: too like other numbers alone, so they count only next to "zip",
+    "postal" or "postcode"."""
     return PatternRecognizer(
         supported_entity="LOCATION",
         name="ZipCodeRecognizer",
-        patterns=[Pattern("zip", r"\b\d{5}(?:-\d{4})?\b", 0.05)],
-        context=["zip", "zipcode", "postal", "postcode", "plz"],
+        patterns=[Pattern("postcode", rf"(?<![\w-])(?!\d{{6}}|\d{{8}}|(?:19|20)\d\d\b)(?:{POSTCODE})(?![\w-])", 0.05)],
+        context=["zip", "zipcode", "postal", "postcode", "plz", "cap", "cep", "eircode"],
         global_regex_flags=re.MULTILINE,
     )
 
 
 PHONE_CONTEXT = [
     "phone", "call", "called", "number", "mobile", "cell", "tel", "telephone", "reach", "fax", "whatsapp",
-    "contact", "line", "landline", "hotline", "dial", "numéro", "téléphone", "portable", "número", "teléfono", "telefon", "telefono", "handy", "sms",
+    "contact", "line", "landline", "hotline", "dial", "tél", "fon", "ph", "mob", "mobil", "móvil", "cel", "celular",
+    "telefone", "telefoon", "puhelin", "ring", "rang", "answering", "voicemail", "message", "messages",
+    "text", "office", "numéro", "téléphone", "portable", "número", "teléfono", "telefon", "telefono", "handy", "sms",
 ]
 
 
@@ -144,7 +104,7 @@ def loose_phone_recognizer():
         r"(?:[ ]?(?:x|ext\.?)[ ]?\d{1,6})?\b"
     )
     bare = r"(?<![\w+-])(?:\+1)?\d{10}(?:x\d{1,6})?\b"
-    trunk_zero = r"(?<![\w+-])\+\d{1,3}[ ]?\(0\)[ ]?\d[\d ]{5,14}\d\b"
+    trunk_zero = r"(?<![\w+-])\+\d{1,3}[ ]?\(0\)[ ]?\d[\d -]{5,14}\d\b"
     international = r"(?<![\w+-])\+\d{2}[\d -]{8,14}\d\b"
     area_code = r"(?<![\w-])\(0\d{2,5}\)[ -]?\d[\d -]{3,10}\d\b"
     trunk_prefix = r"(?<![\w+-])0\d{9,10}\b"
@@ -215,21 +175,53 @@ NAME_CUES = [
     "applicant", "guest", "patient", "member", "student", "driver", "account name", "full name",
     "ich bin", "mein name ist", "herr", "frau", "kunde", "kundin", "je suis", "je m'appelle", "mme",
     "madame", "monsieur", "soy", "me llamo", "mi nombre es", "sr", "sra", "señor", "señora", "sono",
-    "mi chiamo", "signor", "signora", "sou", "meu nome é",
+    "mi chiamo", "signor", "signora", "sou", "meu nome é", "by", "says", "said", "call me", "calls me",
+    "named him", "named her", "my son", "my daughter", "my kid", "my child", "my wife", "my husband", "my partner",
+    "mit freundlichen grüßen", "freundliche grüße", "viele grüße", "grüße", "cordialement", "bien à vous",
+    "saludos", "atentamente", "cordiali saluti", "distinti saluti", "met vriendelijke groet", "groeten",
+    "pozdrawiam", "s pozdravem", "üdvözlettel", "med vänlig hälsning", "mvh", "atenciosamente",
 ]
 # Cues that are also common words: a single or lowercase word after them is a name only when the cue
 # ends a line or a field ("Best,\n", "To: ").
-WEAK_CUES = {"from", "to", "name", "add", "per", "best", "call", "called", "named", "customer", "client"}
+# Weak cues after which one unusual capitalised word is a name ("failed logins by Schmitt.").
+AGENT_CUES = {"by", "says", "said"}
+WEAK_CUES = {"from", "to", "name", "add", "per", "best", "call", "called", "named", "customer", "client", "by", "says",
+             "said"}
 # Words that follow cues without being anyone's name: addressees ("Hi Team"), and the cue words
 # themselves ("Dear Mr. Smith").
+# Field labels of forms and signatures in several languages: never a speaker's or anyone's name.
+FIELD_LABELS = set("""
+adres adresse addresse anschrift indirizzo endereço dirección direccion morada osoite cím adresa adress
+tel tél telefon telefoon teléfono telefone telefono puhelin fax mob mobil móvil cel celular handy mobile
+sku iban bic swift ref re fwd betreff objet asunto oggetto assunto onderwerp datum fecha data ort ville ciudad
+città cidade plz cp cap cep nip nif cif vat ust mwst tva iva ssn dob qty po nr id url www email e-mail
+""".split())
 NOT_NAMES = {
     "team", "support", "everyone", "everybody", "sir", "madam", "customers", "colleagues", "friend",
     "friends", "folks", "guys", "valued", "user", "users", "admin", "partner", "partners", "service", "sales",
     "billing", "community", "world", "advance", "i'm", "i’m", *(c for c in NAME_CUES if " " not in c),
+    *FIELD_LABELS,
 }
 PARTICLES = {"van", "von", "de", "der", "den", "da", "das", "dos", "do", "del", "della", "di", "du", "le", "la",
              "zu", "ten", "ter", "bin", "ibn", "al", "el"}
 INFLECTIONS = (("ies", "y"), ("es", ""), ("s", ""), ("ed", ""), ("ed", "e"), ("ing", ""), ("ing", "e"), ("ly", ""))
+def _outside_addresses(results: list) -> list:
+    """Without the names that lie inside an address block ("Rua Augusta" in "Rua Augusta 274, 1100-053 Lisboa")."""
+    blocks = [(r.start, r.end) for r in results
+              if (r.recognition_metadata or {}).get("recognizer_name") == "AddressBlockRecognizer"]
+    return [r for r in results if r.entity_type != "PERSON" or not any(s <= r.start and r.end <= e for s, e in blocks)]
+
+
+def _labelled_otherwise(text: str, r) -> bool:
+    """A phone number or postcode right after a label for another kind of number ("Order 17963515")."""
+    guessed = r.entity_type == "PHONE_NUMBER" or (r.recognition_metadata or {}).get("recognizer_name") == "ZipCodeRecognizer"
+    return guessed and bool(OTHER_NUMBER_LABEL.search(text, max(0, r.start - 40), r.start))
+
+
+OTHER_NUMBER_LABEL = re.compile(
+    r"(?i)\b(?:order|invoice|inv|sku|build|ticket|case|ref|reference|tracking|version|item|part|serial|model|"
+    r"batch|lot|po|account|acct|booking|reservation|confirmation|transaction|receipt)"
+    r"[ \t#:.-]*(?:(?:no|nr|number|num|id)\b[ \t#:.]*)?$")
 COMPANY_SUFFIX = re.compile(r"[ ,]*(?:&|and (?:Sons|Co)\b|(?i:inc|llc|ltd|plc|gmbh|corp|co|group|ag|sa|sarl|bv)\b)")
 
 
@@ -294,9 +286,10 @@ class NameRecognizer(LocalRecognizer):
     CUE = re.compile(
         r"(?i)(?:" + NAME_FIELD + r"|(?<![\w'’])(?P<cue>"
         + "|".join(re.escape(c) for c in sorted(NAME_CUES, key=len, reverse=True))
-        + r")\.?|(?m:^--|" + SIGN_OFF + r"))(?P<sep>[ \t]*[:,!]?[ \t]*\n[ \t]*|[ \t]*:[ \t]*|,?[ \t]+)(?=\w)"
+        + r")\.?|(?m:^--|" + SIGN_OFF + r"))(?P<sep>[ \t]*[:,!]?[ \t]*\n(?:[ \t]*\n)?[ \t]*|[ \t]*:[ \t]*|,?[ \t]+)(?=\w)"
     )
-    WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
+    WORD = re.compile(r"[^\W\d_]+(?:(?:['’](?!s\b)|-)[^\W\d_]+)*")
+    POSSESSIVE = re.compile(rf"(?<![\w'’-])([{_UPPER}][^\W\d_]+(?:-[^\W\d_]+)*)['’]s\b")
     HERE = re.compile(r"[ ]here\b", re.IGNORECASE)
 
     def __init__(self, lexicon: frozenset, stop_words: frozenset):
@@ -305,13 +298,18 @@ class NameRecognizer(LocalRecognizer):
         super().__init__(supported_entities=["PERSON"], name="NameRecognizer")
 
     def load(self) -> None:
-        pass
+        self._agents = set()
 
     def analyze(self, text: str, entities: list[str], nlp_artifacts=None) -> list[RecognizerResult]:
         if "PERSON" not in entities:
             return []
         words = [(m.start(), m.end(), m.group()) for m in self.WORD.finditer(text)]
-        cues = {m.end(): self._strong(m) for m in self.CUE.finditer(text)}
+        matches = list(self.CUE.finditer(text))
+        cues = {m.end(): self._strong(m) for m in matches}
+        self._agents = {m.end() for m in matches if (m.group("cue") or "").lower() in AGENT_CUES}
+        for k, (start, _, word) in enumerate(words[:-1]):
+            if start in cues and word.lower() in PARTICLES:
+                cues.setdefault(words[k + 1][0], cues[start])
         results, i = [], 0
         while i < len(words):
             found = self._name_at(text, words, i, cues.get(words[i][0]))
@@ -321,7 +319,50 @@ class NameRecognizer(LocalRecognizer):
                 i = end
             else:
                 i += 1
-        return results
+        return results + self._speakers(text) + self._possessives(text) + self._subjects(text)
+
+    SUBJECT = re.compile(rf"(?:^|(?<=[.!?:;\n])[ \t]*|(?<=\bthat )|(?<=\bbut ))([{_UPPER}][^\W\d_]+(?:-[^\W\d_]+)*)"
+                         r"[ ](?:(?P<human>said|says|spent|began|shouted|lives|lived|wrote|joined|asked|told|went|gave|"
+                         r"met|moved|works|worked|replied|answered|signed|smiled|laughed|thinks|thought|wants|wanted)|"
+                         r"was|is|had|has|will|would|can|could|did|does)\b")
+
+    def _subjects(self, text: str) -> list[RecognizerResult]:
+        """A word opening a clause before a verb: a name when the verb is one of people ("Rautiola wrote",
+        "Stephan spent") and the word unusual or a first name, or before any verb when a first name that is no
+        English word ("Izaak had", not "Grant was")."""
+        found = []
+        for m in self.SUBJECT.finditer(text):
+            word = m.group(1)
+            if word.lower() in self.stop_words:
+                continue
+            first_name = word.lower() in self.first and not self._known(word)
+            if first_name or (m.group("human") and self._unusual_or_first_name(word, True)):
+                found.append(RecognizerResult("PERSON", m.start(1), m.end(1), self.UNKNOWN_WORDS_SCORE))
+        return found
+
+    SPEAKER = re.compile(rf"(?m)^[ \t]*(?P<stamp>\[[^\]\n]{{1,20}}\][ \t]*)?(?P<name>[{_UPPER}][^\W\d_]*(?:['’-][^\W\d_]+)*"
+                         rf"(?:[ ](?:[{_UPPER}]\.?|[^\W\d_]+(?:['’-][^\W\d_]+)*)){{0,3}})[ \t]*:[ \t]*(?=\S)")
+
+    def _speakers(self, text: str) -> list[RecognizerResult]:
+        """Who speaks in a chat or a script: "[10:02] Anna Kovács: hi", "Hideo: \"Who are you?\"".
+
+        Without a timestamp every word must be name-like (so "Subject:" and "Phone:" are not names)."""
+        found = []
+        for m in self.SPEAKER.finditer(text):
+            words = [w for w in self.WORD.findall(m.group("name")) if len(w) > 1]
+            accept = self._capitalised_name_word if m.group("stamp") else self._unusual_or_first_name
+            lowers = [w for w in words if w.lower() not in PARTICLES]
+            if lowers and all(w[0].isupper() for w in lowers) and all(accept(w, k == 0) for k, w in enumerate(lowers)):
+                found.append(RecognizerResult("PERSON", m.start("name"), m.end("name"), self.CUE_SCORE))
+        return found
+
+    def _unusual_or_first_name(self, word: str, first_of_run: bool) -> bool:
+        return self._name_like(word, first_of_run) and (not self._known(word) or word.lower() in self.first)
+
+    def _possessives(self, text: str) -> list[RecognizerResult]:
+        """A name-like capitalised word with a possessive "'s" ("Persson's lawyer"): a name, unless English."""
+        return [RecognizerResult("PERSON", m.start(1), m.end(1), self.UNKNOWN_WORDS_SCORE)
+                for m in self.POSSESSIVE.finditer(text) if self._unusual_or_first_name(m.group(1), True)]
 
     @staticmethod
     def _strong(m: re.Match) -> bool:
@@ -335,7 +376,7 @@ class NameRecognizer(LocalRecognizer):
             return None
         cued_title = strong_cue is not None and shape in ("title", "upper")
         end = self._run(text, words, i, shape, self._capitalised_name_word if cued_title else self._name_like)
-        run = [w for _, _, w in words[i:end] if w.lower() not in PARTICLES]
+        run = [w for _, _, w in words[i:end] if w.lower() not in PARTICLES and len(w) > 1]
         if not run:
             return None
         if strong_cue and (shape != "upper" or self._name_like(run[0], True)):
@@ -344,6 +385,9 @@ class NameRecognizer(LocalRecognizer):
             return end, self.CUE_SCORE
         if self.HERE.match(text, words[end - 1][1]) and self._starts_clause(text, words[i][0]):
             return end, self.CUE_SCORE
+        if words[i][0] in self._agents and shape == "title" and len(run) == 1 and self._name_like(run[0], True) \
+                and not self._known(run[0]):
+            return end, self.FIRST_NAME_SCORE
         return self._uncued(run, shape, end)
 
     def _uncued(self, run: list[str], shape: str, end: int) -> tuple[int, float] | None:
@@ -382,7 +426,8 @@ class NameRecognizer(LocalRecognizer):
             if end > i and word.lower() in PARTICLES:
                 end += 1
                 continue
-            if end > i and len(word) == 1 and word.isupper() and text.startswith(". ", words[end][1]):
+            if end > i and len(word) == 1 and word.isupper() and (
+                    text.startswith(". ", words[end][1]) or self._initial_before_name(text, words, end)):
                 end += 1
                 continue
             if COMPANY_SUFFIX.match(text, start):
@@ -395,6 +440,48 @@ class NameRecognizer(LocalRecognizer):
         if end > i and COMPANY_SUFFIX.match(text, words[end - 1][1]):
             return i
         return end
+
+    @staticmethod
+    def _initial_before_name(text: str, words: list, k: int) -> bool:
+        """Word `k` is an initial without a dot followed, one space on, by a capitalised word ("Alexandra B Bradley")."""
+        return k + 1 < len(words) and words[k + 1][0] == words[k][1] + 1 and words[k + 1][2][0].isupper()
+
+    def _after_cue(self, text: str, start: int) -> bool:
+        return any(m.end() == start and self._strong(m) for m in self.CUE.finditer(text, max(0, start - 40), start + 1))
+
+    PARTICLES_BEFORE = re.compile(r"(?:(?<![\w'’])(?:van|von|de|der|den|da|di|du|del|della|dos|das|do|le|la|ter|ten|zu|"
+                                  r"Ó|Ní|Nic|Mac|Mc|Uí|Ua|bin|ibn|al|el|ben|bint)[ ]){1,3}$")
+    PARTICLES_AFTER = re.compile(rf"(?:[ ](?:van|von|de|der|den|da|di|du|del|della|dos|das|do|le|la|ter|ten|zu|"
+                                 rf"Ó|Ní|Nic|Mac|Mc|Uí|bin|ibn|al|el|ben|bint))+[ ][{_UPPER}][^\W\d_]+(?:['’-][^\W\d_]+)*")
+
+    def _widen(self, text: str, r) -> None:
+        """Stretch a name over the particles before it and a particle-led surname after it ("Ó Gobáin",
+        "van de Weterink", "Raf van Soest", "O'Brien")."""
+        before = self.PARTICLES_BEFORE.search(text, max(0, r.start - 20), r.start)
+        if before:
+            r.start = before.start()
+        if re.search(r"(?<![\w'’])[OD]['’]$", text[max(0, r.start - 2):r.start]):
+            r.start -= 2
+        after = self.PARTICLES_AFTER.match(text, r.end)
+        if after:
+            r.end = after.end()
+
+    LIST_CUE = re.compile(r"(?i:\b(?:co-?founders|founders|attendees|participants|members|authors|signatories|"
+                          r"present|invitees|speakers|panelists|guests|owners|directors|organizers|organisers|"
+                          r"signed by|attended by|founded by|written by|with)(?:[ ]+(?:were|are|include|included|was))?"
+                          r"[ ]*:?[ ]+)")
+
+    def _listed(self, text: str, taken: set) -> list[RecognizerResult]:
+        """The first of a list of names after a cue ("founders: Joly, Price and Franklin"), when a list follows."""
+        found = []
+        for cue in self.LIST_CUE.finditer(text):
+            m = re.compile(self.ITEM).match(text, cue.end())
+            if not m or (m.start(), m.end()) in taken or not self.AFTER.match(text, m.end()):
+                continue
+            if self._listed_name(m.group()):
+                found.append(RecognizerResult("PERSON", m.start(), m.end(), self.CUE_SCORE,
+                                              recognition_metadata={"recognizer_name": self.name}))
+        return found
 
     def _capitalised_name_word(self, word: str, first_of_run: bool) -> bool:
         low = word.lower()
@@ -410,7 +497,8 @@ class NameRecognizer(LocalRecognizer):
     def tidy(self, text: str, results: list) -> list:
         """Vet the spans of all recognizers: cut spaCy's at a line break (no name crosses one), drop
         spaCy's with digits or made only of English words no census name list holds ("Customer
-        Support"), and drop names followed by "Inc", "Ltd" or "Group"."""
+        Support"), drop names followed by "Inc", "Ltd" or "Group", and phone numbers and postcodes labelled
+        as another kind of number ("order 56167567", "SKU 9174-2454-46", "INV-65700927")."""
         kept = []
         for r in results:
             if r.recognition_metadata and r.recognition_metadata.get("recognizer_name") == "SpacyRecognizer":
@@ -419,16 +507,39 @@ class NameRecognizer(LocalRecognizer):
                 span = text[r.start:r.end]
                 if not span.strip() or any(ch.isdigit() for ch in span):
                     continue
-                if r.entity_type == "PERSON" and not self._could_be_a_name(span):
+                if r.entity_type == "PERSON" and not self._could_be_a_name(span) and not self._after_cue(text, r.start):
                     continue
             if r.entity_type == "PERSON" and COMPANY_SUFFIX.match(text, r.end):
                 continue
+            if _labelled_otherwise(text, r):
+                continue
             kept.append(r)
-        return kept + self._list_mates(text, [r for r in kept if r.entity_type == "PERSON"])
+        people = [r for r in kept if r.entity_type == "PERSON"]
+        listed = self._listed(text, {(r.start, r.end) for r in people})
+        found = listed + self._list_mates(text, people + listed)
+        for r in people + found:
+            self._widen(text, r)
+        return _outside_addresses(kept + found + self._namesakes(text, people + found))
+
+    def _namesakes(self, text: str, people: list) -> list:
+        """Other mentions of a found name's unusual words ("Izaak had given Izaak", "directed by Maćilo and
+        starring Maćilo"): words no English lexicon holds, capitalised, of three letters or more."""
+        words = {w for r in people for w in self.WORD.findall(text[r.start:r.end])
+                 if len(w) > 2 and w[0].isupper() and not self._known(w) and w.lower() not in self.stop_words}
+        if not words:
+            return []
+        covered = [(r.start, r.end) for r in people]
+        pattern = re.compile(r"(?<![\w'’-])(?:" + "|".join(map(re.escape, sorted(words, key=len, reverse=True)))
+                             + r")(?![\w-])")
+        return [RecognizerResult("PERSON", m.start(), m.end(), self.CUE_SCORE,
+                                 recognition_metadata={"recognizer_name": self.name})
+                for m in pattern.finditer(text) if not any(s <= m.start() < e for s, e in covered)]
 
     LIST_SEP = r"(?:,[ ]*(?:and[ ]+|&[ ]+)?|[ ]+(?:and|&|und|et|y|e|or)[ ]+)"
-    ITEM = rf"[{_UPPER}][^\W\d_]+(?:['’-][^\W\d_]+)*(?:[ ][{_UPPER}]\.)?(?:[ ][{_UPPER}][^\W\d_]+(?:['’-][^\W\d_]+)*){{0,2}}"
-    AFTER = re.compile(rf"{LIST_SEP}({ITEM})(?![\w.-]|[ ][{_UPPER}])")
+    ITEM = (rf"(?:[{_UPPER}]\.[ ])?(?:(?:Ó|Ní|Nic|Mac|Mc|Uí|van|von|de|da|di|du|le|la)[ ])?[{_UPPER}][^\W\d_]+(?:['’-][^\W\d_]+)*"
+            rf"(?:[ ][{_UPPER}]\.?)?(?:[ ](?:(?:van|von|de|der|den|da|di|du|del|le|la|Ó|Mac|Mc)[ ]){{0,2}}"
+            rf"[{_UPPER}][^\W\d_]+(?:['’-][^\W\d_]+)*){{0,2}}")
+    AFTER = re.compile(rf"{LIST_SEP}({ITEM})(?![\w-]|\.\w|[ ][{_UPPER}])")
     BEFORE = re.compile(rf"(?<![\w.-])({ITEM}){LIST_SEP}$")
 
     def _list_mates(self, text: str, people: list) -> list:
@@ -500,7 +611,7 @@ def extra_recognizers(nlp=None, phone_regions: tuple[str, ...] = (), card_luhn: 
     recognizers = [
         IbanRecognizer(),
         street_address_recognizer(),
-        international_address_recognizer(),
+        AddressBlockRecognizer(),
         long_card_recognizer(),
         zip_code_recognizer(),
         loose_phone_recognizer(),
@@ -519,16 +630,27 @@ class AllWordsContextEnhancer(LemmaContextAwareEnhancer):
     Presidio looks for context words among the non-stop-word lemmas only, and spaCy lists "call" and
     "name" as stop words, so "called from 53 2973-8495" never raised a phone number's score; its
     substring matching lets "tel" match "hotel"; and it finds each span's token by a linear scan, which
-    makes a chunk with many spans quadratic.
+    makes a chunk with many spans quadratic. Punctuation tokens do not use up the window, and the words
+    after a span are counted from its last token, not its first ("031-755-778 office").
     """
 
     def __init__(self, before: int = 5, after: int = 0):
         super().__init__(context_prefix_count=before, context_suffix_count=after, context_matching_mode="whole_word")
 
     def _extract_surrounding_words(self, nlp_artifacts, word: str, start: int) -> list[str]:
-        if nlp_artifacts.tokens is not None and not isinstance(nlp_artifacts.keywords, frozenset):
-            nlp_artifacts.keywords = frozenset(lemma.lower() for lemma in nlp_artifacts.lemmas)
-        return super()._extract_surrounding_words(nlp_artifacts, word, start)
+        tokens = nlp_artifacts.tokens
+        if tokens is None or not len(tokens):
+            return []
+        if not isinstance(nlp_artifacts.keywords, frozenset):
+            nlp_artifacts.keywords = frozenset(lemma.lower() for lemma in nlp_artifacts.lemmas
+                                               if any(ch.isalnum() for ch in lemma))
+        indices = nlp_artifacts.tokens_indices
+        first = self._find_index_of_match_token(word, start, tokens, indices)
+        last = self._find_index_of_match_token(word, start + max(len(word) - 1, 0), tokens, indices)
+        keywords, lemmas = nlp_artifacts.keywords, nlp_artifacts.lemmas
+        before = self._add_n_words_backward(first, self.context_prefix_count, lemmas, keywords)
+        after = self._add_n_words_forward(last, self.context_suffix_count, lemmas, keywords)
+        return list({*before, *after})
 
     @staticmethod
     def _find_index_of_match_token(word: str, start: int, tokens, tokens_indices: list[int]) -> int:

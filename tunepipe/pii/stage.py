@@ -286,12 +286,12 @@ def cache_version(cfg: Config, stage: StageSettings) -> str:
     screening and redaction code, and the Presidio / spaCy versions."""
     import hashlib
 
-    from tunepipe.pii import detect, policy, recognizers
+    from tunepipe.pii import addresses, detect, policy, recognizers
     from tunepipe.rai import screens
 
     config = {"policy_version": policy_version(cfg), "key": hashlib.sha256(stage.policy.key).hexdigest()}
-    libraries = ["presidio-analyzer", "presidio-anonymizer", "spacy", cfg.pii.spacy_model.replace("_", "-")]
-    return record_cache.stage_version(config, [sys.modules[__name__], detect, policy, recognizers, screens], libraries)
+    libraries = ["presidio-analyzer", "presidio-anonymizer", "spacy", "faker", cfg.pii.spacy_model.replace("_", "-")]
+    return record_cache.stage_version(config, [sys.modules[__name__], addresses, detect, policy, recognizers, screens], libraries)
 
 
 def _write(judged, columns: list[str], out_dir: str, removed_dir: str) -> None:
