@@ -21,7 +21,7 @@ from rich.console import Console
 
 from tunepipe.errors import TunepipeError
 from tunepipe.pipelines.live import LiveView, figures
-from tunepipe.pipelines.local import stop_step_processes, writable
+from tunepipe.pipelines.local import child_pids, stop_step_processes, writable
 from tunepipe.ports import check_port_free
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -120,6 +120,8 @@ def test_figures_of_an_unknown_or_malformed_output_are_blank():
 
 
 def test_interrupting_stops_the_step_processes_of_the_run_but_not_servers_in_their_own_session():
+    before = child_pids()
+    earlier = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     step = subprocess.Popen([sys.executable, "-c", "import subprocess, sys, time; "
                              "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)']); time.sleep(60)"])
     server = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], start_new_session=True)
@@ -129,13 +131,15 @@ def test_interrupting_stops_the_step_processes_of_the_run_but_not_servers_in_the
                 break
             time.sleep(0.1)
         grandchild = psutil.Process(step.pid).children()[0].pid
-        stopped = stop_step_processes(grace_s=5)
-        assert step.pid in stopped and grandchild in stopped and server.pid not in stopped
-        assert step.wait(5) is not None and server.poll() is None
+        stopped = stop_step_processes(before | {earlier.pid}, grace_s=5)
+        assert step.pid in stopped and grandchild in stopped
+        assert server.pid not in stopped and earlier.pid not in stopped and not set(stopped) & before
+        assert step.wait(5) is not None and server.poll() is None and earlier.poll() is None
         assert not psutil.pid_exists(grandchild) or psutil.Process(grandchild).status() == psutil.STATUS_ZOMBIE
     finally:
-        server.kill()
-        server.wait()
+        for proc in (server, earlier):
+            proc.kill()
+            proc.wait()
 
 
 @pytest.mark.parametrize("path", ["/proc/tunepipe-data", "/sys/tunepipe-data"])

@@ -95,7 +95,7 @@ FIGURES: dict[str, Callable[[dict], str]] = {
     "pii-op": lambda s: f"{_number(s, 'rows_with_pii')} of {_number(s, 'rows')} rows redacted",
     "review-op": lambda s: f"digest {str(_number(s, 'digest'))[:12]}, {_number(s, 'status')}",
     "change-op": lambda s: str(s.get("Output", "")),
-    "approval-gate-op": lambda s: f"{_number(s, 'decision')} by {_number(s, 'reviewer')}",
+    "approval-gate-op": lambda s: f"{s.get('decision') or s.get('status', '?')} by {_number(s, 'reviewer')}",
     "split-op": lambda s: (f"train {_number(s, 'train')}, validation {_number(s, 'validation')}, "
                            f"test {_number(s, 'test')}"),
     "finetune-op": _finetune,

@@ -107,13 +107,22 @@ def _stage_error(error_file: Path, err: Exception, view: LiveView) -> TunepipeEr
     return TunepipeError(f"the local pipeline failed: {ANSI.sub('', str(err))}{where}")
 
 
-def stop_step_processes(grace_s: float = 10.0) -> list[int]:
-    """Stop the step processes this run started (and what they started); servers in their own session, such as
-    the shared Spark server, are left to their own context manager. Returns the pids that were stopped."""
+def child_pids() -> set[int]:
+    """Every process this one has started and that still runs (a caller's own Spark JVM, for one)."""
+    import psutil
+
+    return {p.pid for p in psutil.Process().children(recursive=True)}
+
+
+def stop_step_processes(keep: set[int] = frozenset(), grace_s: float = 10.0) -> list[int]:
+    """Stop the step processes this run started (and what they started), except the pids in `keep` (what ran
+    before the run); servers in their own session, such as the shared Spark server, are left to their own
+    context manager. Returns the pids that were stopped."""
     import psutil
 
     own_group = os.getpgid(0)
-    procs = [p for p in psutil.Process().children(recursive=True) if _in_group(p, own_group)]
+    procs = [p for p in psutil.Process().children(recursive=True)
+             if p.pid not in keep and _in_group(p, own_group)]
     for p in procs:
         _signal(p, "terminate")
     _, alive = psutil.wait_procs(procs, timeout=grace_s)
@@ -155,6 +164,7 @@ def run_local(cfg: Config, cache: bool = True, pipeline_job: str | None = None, 
     local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(root),
                enable_caching=cache, cache_root=str(data_dir / "kfp_cache"))
     view = view or LiveView(data_dir / "logs" / job, cache_root=data_dir / "kfp_cache", verbose=verbose)
+    before = child_pids()
     args = {**pipeline_arguments(cfg), "data_fingerprint": data_fingerprint(cfg.data.paths),
             "mlflow_parent_run_id": parent, "git_commit": git_commit()}
     with tempfile.TemporaryDirectory() as tmp, shared_spark(cfg, data_dir / "logs" / "spark-connect"), \
@@ -166,7 +176,7 @@ def run_local(cfg: Config, cache: bool = True, pipeline_job: str | None = None, 
             with view:
                 build_pipeline(cfg)(**args)
         except KeyboardInterrupt:
-            raise _interrupted(cfg, parent, view) from None
+            raise _interrupted(cfg, parent, view, before) from None
         except Exception as err:  # noqa: BLE001 - the kfp runner raises RuntimeError/ValueError
             _end_run(parent, "FAILED")
             view.print_failure(tail=not (error_file.is_file() and error_file.stat().st_size))
@@ -180,8 +190,8 @@ def run_local(cfg: Config, cache: bool = True, pipeline_job: str | None = None, 
                     setup_mlflow(cfg), str(view.log_dir))
 
 
-def _interrupted(cfg: Config, parent: str, view: LiveView) -> Interrupted:
-    stopped = stop_step_processes()
+def _interrupted(cfg: Config, parent: str, view: LiveView, keep: set[int]) -> Interrupted:
+    stopped = stop_step_processes(keep)
     running = [s.label for s in view.stop_running()]
     _end_run(parent, "KILLED")
     during = f" during step '{running[-1]}'" if running else ""
