@@ -68,13 +68,6 @@ def steps(out: str) -> dict[str, str]:
     return {m.group(1): m.group(2) for m in map(STEP_ROW.match, out.splitlines()) if m}
 
 
-def newest_logs(root: Path) -> Path:
-    """The newest run's step-log folder (DATA_DIR/logs/<run>)."""
-    runs = sorted((root / ".tunepipe" / "logs").glob("tunepipe-*"), key=lambda p: p.stat().st_mtime)
-    assert runs, "the run wrote no step logs"
-    return runs[-1]
-
-
 def client(root: Path):
     """A client on the project's store (tracking and registry: other tests leave mlflow's globals set)."""
     import mlflow

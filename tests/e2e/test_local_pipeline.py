@@ -1,9 +1,12 @@
 """The whole pipeline through `tunepipe run` on the tiny model: registered, served, cached, gated."""
 
+import re
+from pathlib import Path
+
 import pytest
 
 from tests.processes import processes_in
-from tests.e2e.conftest import client as _client, newest_logs, steps, tunepipe as _tunepipe, write_config as _write_config
+from tests.e2e.conftest import client as _client, steps, tunepipe as _tunepipe, write_config as _write_config
 
 STEPS = ["setup", "fingerprint", "ingest", "clean", "dedup", "data-card", "pii", "review", "change", "approval-gate",
          "split", "finetune", "evaluate", "eval-gate", "register", "serve-smoke", "notify-candidate"]
@@ -26,10 +29,9 @@ def test_run_registers_serves_and_summarises(first_run, project):
     assert steps(result.stdout) == dict.fromkeys(STEPS, "done"), result.stdout
     assert len(result.stdout.splitlines()) < 60, "one line per step, then the summary"
     assert "Executing task" not in out and "executor_input" not in out
-    logs = newest_logs(root)
-    assert {p.stem for p in logs.glob("*.log")} == {*STEPS, "pipeline", "warm-steps"}
+    logs = Path(re.search(r"^step logs +(\S+)$", out, re.M).group(1))
+    assert logs.parent == root / ".tunepipe" / "logs" and {p.stem for p in logs.glob("*.log")} == {*STEPS, "pipeline", "warm-steps"}
     assert "Task 'finetune-op' finished with status SUCCESS" in (logs / "finetune.log").read_text()
-    assert f"step logs        {logs}" in out
 
     client = _client(root)
     version = client.get_model_version_by_alias("tunepipe-demo-support", "candidate")
