@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tunepipe.config import Config
-from tunepipe.pipelines.warm import SOCKET_ENV, ready, warm_steps
+from tunepipe.pipelines.warm import SOCKET_ENV, warm_steps
 
 STEP = """
 import os, sys, time
@@ -25,6 +25,16 @@ if sys.argv[1:] == ["sleep"]:
     time.sleep(60)
 sys.exit(int(os.environ.get("STEP_EXIT", "0")))
 """
+
+
+def ready(path: str, timeout_s: float) -> bool:
+    """The server has imported what it preloads and listens (it renames its socket into place)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if os.path.exists(path):
+            return True
+        time.sleep(0.05)
+    return False
 
 
 def _cfg(tmp_path: Path, warm: bool = True) -> Config:
