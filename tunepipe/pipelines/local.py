@@ -98,11 +98,17 @@ def _quiet_loggers() -> None:
     warnings.filterwarnings("ignore", message=".*have no effect in the current local runner.*")
 
 
-def _stage_error(error_file: Path, err: Exception, view: LiveView) -> TunepipeError:
+def _recorded_error(error_file: Path) -> dict | None:
+    """The stage's own one-line error, when the failed step recorded one."""
+    if error_file.is_file() and error_file.stat().st_size:
+        return json.loads(error_file.read_text())
+    return None
+
+
+def _stage_error(info: dict | None, err: Exception, view: LiveView) -> TunepipeError:
     failed = view.failure_tail()
     where = f" (full log: {failed[0].log})" if failed else ""
-    if error_file.is_file() and error_file.stat().st_size:
-        info = json.loads(error_file.read_text())
+    if info:
         return TunepipeError(f"stage '{info['stage']}' failed: {info['message']}{where}")
     return TunepipeError(f"the local pipeline failed: {ANSI.sub('', str(err))}{where}")
 
@@ -179,8 +185,9 @@ def run_local(cfg: Config, cache: bool = True, pipeline_job: str | None = None, 
             raise _interrupted(cfg, parent, view, before) from None
         except Exception as err:  # noqa: BLE001 - the kfp runner raises RuntimeError/ValueError
             _end_run(parent, "FAILED")
-            view.print_failure(tail=not (error_file.is_file() and error_file.stat().st_size))
-            error = _stage_error(error_file, err, view)
+            info = _recorded_error(error_file)
+            view.print_failure(tail=info is None)
+            error = _stage_error(info, err, view)
             notify.run_failed(cfg, str(error), parent)
             raise error from None
         finally:
