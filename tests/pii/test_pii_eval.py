@@ -13,7 +13,7 @@ from types import SimpleNamespace
 import pytest
 from typer.testing import CliRunner
 
-from tests.pii import devset, testsplit
+from tests.pii import devset, testsplit, testsplit3
 from tunepipe.cli import app
 from tunepipe.pii import evalset
 
@@ -26,6 +26,9 @@ DEV2_FLOOR = {"direct_identifiers": 0.93, "char_precision": 0.90}
 # regression; it is not tuned to.
 TEST_SPLIT_SHA256 = "8416e86a1835a1185f0f734a30401f694fbe4ce4573757564e1f0032693836d6"
 TEST_FLOOR = {"direct_identifiers": 0.80, "char_precision": 0.87}
+# The third test split (presidio-evaluator's generator, Presidio's JSON format), frozen at this hash
+# before the round that it scores began.
+TEST3_SHA256 = "2d7937774f9a518f24bfc41cbb81bfe5e44f2d40ba2ee91c57e925a4a7169bfd"
 
 
 @pytest.fixture(scope="module")
@@ -75,8 +78,18 @@ def test_the_test_split_is_frozen_and_made_apart_from_both_dev_files(dev, dev2):
             assert value and value.strip() == value, (r["id"], s)
 
 
+def test_the_third_test_split_is_frozen_and_reads_as_presidio_json():
+    import hashlib
+
+    assert hashlib.sha256(testsplit3.OUT.read_bytes()).hexdigest() == TEST3_SHA256, \
+        "the frozen test split 3 changed: a new test split is a new file, scored once"
+    test = evalset.load(testsplit3.OUT, "presidio")
+    assert len(test) == testsplit3.RECORDS and {r["split"] for r in test} == {"test3"}
+    assert all(0 <= s["start"] < s["end"] <= len(r["text"]) for r in test for s in r["spans"])
+
+
 def test_rule_code_names_no_labelled_file():
-    names = (testsplit.OUT.name, testsplit.TEST_SPLIT.name, "pii_test")
+    names = (testsplit.OUT.name, testsplit.TEST_SPLIT.name, testsplit3.OUT.name, "pii_test")
     hits = [f"{p}: {n}" for p in (ROOT / "tunepipe").rglob("*") if p.suffix in (".py", ".yaml", ".json", ".txt")
             for n in names if n in p.read_text(encoding="utf-8", errors="ignore")]
     assert not hits
