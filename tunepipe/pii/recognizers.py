@@ -23,6 +23,7 @@ from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
 from presidio_analyzer.predefined_recognizers import CreditCardRecognizer, IbanRecognizer, PhoneRecognizer
 
 from tunepipe.pii.addresses import POSTCODE, AddressBlockRecognizer
+from tunepipe.pii.fields import FieldRecognizer
 
 # USPS Publication 28, appendix C1: street suffixes and their standard abbreviations.
 STREET_SUFFIXES = """
@@ -205,6 +206,18 @@ NOT_NAMES = {
 PARTICLES = {"van", "von", "de", "der", "den", "da", "das", "dos", "do", "del", "della", "di", "du", "le", "la",
              "zu", "ten", "ter", "bin", "ibn", "al", "el"}
 INFLECTIONS = (("ies", "y"), ("es", ""), ("s", ""), ("ed", ""), ("ed", "e"), ("ing", ""), ("ing", "e"), ("ly", ""))
+def _trim_digit_words(text: str, r) -> None:
+    """Drop the words with digits at either end of a span ("C135722\tGregory" → "Gregory"): Presidio has
+    already removed the names the span contained, so dropping it whole would lose them."""
+    words = list(re.finditer(r"\S+", text[r.start:r.end]))
+    while words and any(ch.isdigit() for ch in words[0].group()):
+        words.pop(0)
+    while words and any(ch.isdigit() for ch in words[-1].group()):
+        words.pop()
+    if words:
+        r.start, r.end = r.start + words[0].start(), r.start + words[-1].end()
+
+
 def _outside_addresses(results: list) -> list:
     """Without the names that lie inside an address block ("Rua Augusta" in "Rua Augusta 274, 1100-053 Lisboa")."""
     blocks = [(r.start, r.end) for r in results
@@ -504,6 +517,7 @@ class NameRecognizer(LocalRecognizer):
             if r.recognition_metadata and r.recognition_metadata.get("recognizer_name") == "SpacyRecognizer":
                 newline = text.find("\n", r.start, r.end)
                 r.end = r.end if newline < 0 else newline
+                _trim_digit_words(text, r)
                 span = text[r.start:r.end]
                 if not span.strip() or any(ch.isdigit() for ch in span):
                     continue
@@ -620,7 +634,8 @@ def extra_recognizers(nlp=None, phone_regions: tuple[str, ...] = (), card_luhn: 
         *([unchecked_card_recognizer()] if card_luhn == "context" else []),
     ]
     if nlp is not None:
-        recognizers.append(NameRecognizer(english_words(nlp), frozenset(nlp.Defaults.stop_words)))
+        names = NameRecognizer(english_words(nlp), frozenset(nlp.Defaults.stop_words))
+        recognizers += [names, FieldRecognizer(names._known, names.stop_words, frozenset(NOT_NAMES), names.first)]
     return recognizers
 
 
