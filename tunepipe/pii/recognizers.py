@@ -18,7 +18,8 @@ import importlib.resources
 import re
 from functools import lru_cache
 
-from presidio_analyzer import LocalRecognizer, Pattern, PatternRecognizer, RecognizerResult
+import phonenumbers
+from presidio_analyzer import EntityRecognizer, LocalRecognizer, Pattern, PatternRecognizer, RecognizerResult
 from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
 from presidio_analyzer.predefined_recognizers import CreditCardRecognizer, IbanRecognizer, PhoneRecognizer
 
@@ -600,9 +601,28 @@ class RegionalPhoneRecognizer(PhoneRecognizer):
     BARE = re.compile(r"\d+")
     DATE = re.compile(r"\d{4}-\d\d-\d\d|\d\d[./-]\d\d[./-]\d{2,4}")
 
+    ISO_DATE = re.compile(r"(?<![\d.-])\d{4}-\d\d-\d\d(?![\d.-])")
+
+    def _regional(self, text: str, nlp_artifacts) -> list:
+        """Presidio's per-region `PhoneNumberMatcher` loop, with ISO dates and each number a region has
+        already matched blanked out for the regions after it: the same numbers for less than half the
+        parsing (the matcher ran once per region over every candidate)."""
+        masked, results = self.ISO_DATE.sub(lambda m: " " * len(m.group()), text), []
+        for region in self.supported_regions:
+            matches = list(phonenumbers.PhoneNumberMatcher(masked, region, leniency=self.leniency))
+            for match in matches:
+                try:
+                    found_in = phonenumbers.region_code_for_number(phonenumbers.parse(match.raw_string))
+                except phonenumbers.NumberParseException:
+                    found_in = region
+                results.append(self._get_recognizer_result(match, text, found_in, nlp_artifacts))
+            for match in matches:
+                masked = masked[:match.start] + " " * (match.end - match.start) + masked[match.end:]
+        return EntityRecognizer.remove_duplicates(results)
+
     def analyze(self, text, entities, nlp_artifacts=None):
         results = []
-        for r in super().analyze(text, entities, nlp_artifacts):
+        for r in self._regional(text, nlp_artifacts):
             value = text[r.start:r.end]
             if self.DATE.fullmatch(value):
                 continue
