@@ -1,7 +1,7 @@
 """PII throughput and quality: tunepipe's Spark PII stage vs the loop a user would write with Presidio.
 
     .venv/bin/python benchmarks/pii.py --records 10000 [--baseline-records 2000] [--no-quality] [--long-text]
-        [--split dev --split dev2 | --split test]
+        [--split dev --split dev2 --split dev3 | --split test]
 
 Throughput (records/s, each record a prompt of two ticket texts and a response of one, all with PII):
 - baseline: one process, `AnalyzerEngine.analyze()` then `AnonymizerEngine.anonymize()` per text, plain
@@ -10,10 +10,11 @@ Throughput (records/s, each record a prompt of two ticket texts and a response o
 - tunepipe: `tunepipe.pii.stage.redact_pii` on Spark local[2] (screens off, so both sides do the same
   work), timed with the Spark session already up; the session start is reported apart.
 Quality: per-entity redaction recall and character precision of plain Presidio and of tunepipe on the
-labelled files `--split` names, scored by `tunepipe.pii.evalset`: `dev` (tests/pii/devset.py) and `dev2`
-(tests/pii/testsplit.py, the former test split v1, scored once as a test split on 2026-12-04 at 0.799
-and tuned on since) by default; `test`, the frozen test split tests/pii/data/pii_test2.jsonl, only
-when asked for, once at the end of a tuning round. `--long-text` times one 1 MB text.
+labelled files `--split` names, scored by `tunepipe.pii.evalset`: by default the development files `dev`
+(tests/pii/devset.py), `dev2` (tests/pii/testsplit.py, test split v1 until it was scored, 0.799) and
+`dev3` (tests/pii/data/pii_test2.jsonl, test split 2 until it was scored, 0.834); `test`, the frozen
+test split 3 (tests/pii/data/pii_test3.json, presidio-evaluator's generator, Presidio's JSON format),
+only when asked for, once at the end of a tuning round. `--long-text` times one 1 MB text.
 Results go to docs/benchmarks/pii_<records>.json (pii_eval.json for the dev quality table, pii_test.json
 for the test split's).
 """
@@ -34,7 +35,7 @@ sys.path.insert(0, str(REPO))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
 os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p)
-SPLITS = {"dev", "dev2", "test"}
+SPLITS = {"dev", "dev2", "dev3", "test"}
 COLUMNS = ("record_id", "source", "source_line", "shape", "prompt", "context", "response")
 
 
@@ -139,11 +140,11 @@ def run_tunepipe(rows: list[dict], root: Path) -> dict:
             "records_per_s": round(len(rows) / (done - up), 1), "rows_kept": summary.get("kept", summary.get("rows"))}
 
 
-def quality(path: Path) -> dict:
+def quality(path: Path, fmt: str = "tunepipe") -> dict:
     """Both detectors scored on one labelled file: the whole file, and each split it names."""
     from tunepipe.pii import evalset
 
-    records = evalset.load(path)
+    records = evalset.load(path, fmt)
     ours = evalset.evaluate(records, evalset.predict(records))
     base = evalset.evaluate(records, evalset.predict(records, baseline=True))
     strip = lambda r: {k: v for k, v in r.items() if k != "missed"}  # noqa: E731
@@ -170,7 +171,7 @@ def main() -> int:
     parser.add_argument("--baseline-records", type=int, default=None, help="records the baseline is timed on (default: all)")
     parser.add_argument("--no-quality", action="store_true", help="skip the recall/precision table")
     parser.add_argument("--split", action="append", choices=sorted(SPLITS), default=None,
-                        help="labelled file to score (repeatable; default dev and dev2; test once per tuning round)")
+                        help="labelled file to score (repeatable; default dev, dev2 and dev3; test once per tuning round)")
     parser.add_argument("--no-spark", action="store_true", help="only the in-process comparison")
     parser.add_argument("--long-text", action="store_true", help="also time one 1 MB text")
     parser.add_argument("--out", type=Path, default=None)
@@ -198,25 +199,27 @@ def main() -> int:
     out = args.out or REPO / "docs" / "benchmarks" / f"pii_{args.records}.json"
     out.write_text(json.dumps(result, indent=2) + "\n")
     if not args.no_quality:
-        write_quality(args.split or ["dev", "dev2"])
+        write_quality(args.split or ["dev", "dev2", "dev3"])
     return 0
 
 
-def split_path(name: str) -> Path:
-    from tests.pii import devset, testsplit
+def split_path(name: str) -> tuple[Path, str]:
+    """(file, format) of a named labelled file."""
+    from tests.pii import devset, testsplit, testsplit3
 
-    path = {"dev": devset.DEV_SET, "dev2": testsplit.DEV2, "test": testsplit.TEST_SPLIT}[name]
+    path, fmt = {"dev": (devset.DEV_SET, "tunepipe"), "dev2": (testsplit.DEV2, "tunepipe"),
+                 "dev3": (testsplit.TEST_SPLIT, "tunepipe"), "test": (testsplit3.OUT, "presidio")}[name]
     if not path.is_file():
         raise SystemExit(f"{path} does not exist: the {name} split must be written before it is scored")
-    return path
+    return path, fmt
 
 
 def write_quality(names: list[str]) -> None:
     """Score the named labelled files; dev files go to pii_eval.json, the test split to pii_test.json."""
     from tunepipe.pii import evalset
 
-    table = {name: quality(split_path(name)) for name in dict.fromkeys(names)}
-    for out, keys in (("pii_eval.json", ("dev", "dev2")), ("pii_test.json", ("test",))):
+    table = {name: quality(*split_path(name)) for name in dict.fromkeys(names)}
+    for out, keys in (("pii_eval.json", ("dev", "dev2", "dev3")), ("pii_test.json", ("test",))):
         part = {k: v for k, v in table.items() if k in keys}
         if part:
             (REPO / "docs" / "benchmarks" / out).write_text(json.dumps(part, indent=2) + "\n")

@@ -1,6 +1,6 @@
-"""PII scoring and the two development files (dev, and dev2: the former test split v1, tuned on since
-2026-12-04): both are tuning guards; the frozen test split (tests/pii/data/pii_test2.jsonl) is scored
-by benchmarks/pii.py --split test, and rule code names no labelled file."""
+"""PII scoring and the development files (dev; dev2 and dev3: the former test splits 1 and 2, each tuned
+on after it was scored once): tuning guards; the frozen test split 3 (tests/pii/data/pii_test3.json) is
+scored by benchmarks/pii.py --split test, once per round, and rule code names no labelled file."""
 
 from __future__ import annotations
 
@@ -21,11 +21,10 @@ ROOT = Path(__file__).resolve().parents[2]
 # dev2's score after the issue-17 round (direct 0.960, char precision 0.970) minus a margin for
 # Faker/spaCy version drift: a floor that catches a regression.
 DEV2_FLOOR = {"direct_identifiers": 0.93, "char_precision": 0.90}
-# The test split (written blind with mimesis, frozen at this hash before the rules it scores were merged)
-# scored once on 2026-12-04: direct identifiers 0.834, char precision 0.901. A floor below that catches a
-# regression; it is not tuned to.
+# dev3: test split 2 (written blind with mimesis), scored once on 2026-12-04 at direct identifiers 0.834,
+# char precision 0.901, then tuned on: 0.946 / 0.907 after the structure recognizer. Its hash still pins it.
 TEST_SPLIT_SHA256 = "8416e86a1835a1185f0f734a30401f694fbe4ce4573757564e1f0032693836d6"
-TEST_FLOOR = {"direct_identifiers": 0.80, "char_precision": 0.87}
+DEV3_FLOOR = {"direct_identifiers": 0.92, "char_precision": 0.88}
 # The third test split (presidio-evaluator's generator, Presidio's JSON format), frozen at this hash
 # before the round that it scores began.
 TEST3_SHA256 = "2d7937774f9a518f24bfc41cbb81bfe5e44f2d40ba2ee91c57e925a4a7169bfd"
@@ -62,7 +61,7 @@ def test_dev2_is_kept_as_written_and_generated_apart_from_the_dev_templates(dev,
                 assert value and value.strip() == value, (r["id"], s)
 
 
-def test_the_test_split_is_frozen_and_made_apart_from_both_dev_files(dev, dev2):
+def test_dev3_is_frozen_and_made_apart_from_both_other_dev_files(dev, dev2):
     import hashlib
 
     assert hashlib.sha256(testsplit.TEST_SPLIT.read_bytes()).hexdigest() == TEST_SPLIT_SHA256, \
@@ -128,11 +127,11 @@ def test_detector_holds_its_floor_on_dev2(dev2):
     assert result["char_precision"] >= DEV2_FLOOR["char_precision"]
 
 
-def test_detector_holds_its_floor_on_the_test_split():
-    test = evalset.load(testsplit.TEST_SPLIT)
-    result = evalset.score(test, evalset.predict(test))
-    assert result["direct_identifiers"]["recall"] >= TEST_FLOOR["direct_identifiers"], result["recall"]
-    assert result["char_precision"] >= TEST_FLOOR["char_precision"]
+def test_detector_holds_its_floor_on_dev3():
+    dev3 = evalset.load(testsplit.TEST_SPLIT)
+    result = evalset.score(dev3, evalset.predict(dev3))
+    assert result["direct_identifiers"]["recall"] >= DEV3_FLOOR["direct_identifiers"], result["recall"]
+    assert result["char_precision"] >= DEV3_FLOOR["char_precision"]
 
 
 def write_both_formats(tmp_path: Path) -> tuple[Path, Path]:

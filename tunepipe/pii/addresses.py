@@ -30,7 +30,9 @@ _CONNECTOR = (r"(?:de|del|della|delle|dei|di|da|do|dos|das|du|des|la|le|les|el|l
 _ORDINAL = r"\d{1,4}(?:st|nd|rd|th|ª|º|e|er|ème|\.)"
 _WORD = rf"(?:{_CAP}|{_ORDINAL}|{_CONNECTOR})"
 _NAME = rf"{_CAP}(?:[ -]+{_WORD}){{0,5}}"
-_NUMBER = (r"(?:(?:N[°º.o]|Nr\.?|No\.?|#)[ ]?)?\d{1,5}(?:[A-Za-z]|[ ][A-H](?![\w.]))?(?:[/-]\d{1,4}[A-Za-z]?){0,2}(?:\.(?!\d))?"
+_NUMBER = (r"(?:(?:N[°º.o]|Nr\.?|No\.?|#)[ ]?)?\d{1,5}(?:[A-Za-z]|[ ][A-H](?![\w.]))?(?:[/-]\d{1,4}[A-Za-z]?){0,2}"
+           r"(?:-(?:hs|h|huis|bg|I{1,3}|IV|boven|bis|ter)\b|[ ](?:bis|ter|quater)\b|[ ](?:as|lgh|bus|bte)[ ]\d{1,4}\b)?"
+           r"(?:\.(?!\d))?"
            r"|(?i:s/n|sn)")
 
 # Words that name a street's type before its name ("rue de la Paix", "ul. Polna", "C/ Mayor").

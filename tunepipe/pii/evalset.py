@@ -5,10 +5,9 @@ predicted spans of ANY entity type cover at least 90% of its characters (per-lab
 Wilson 95% interval), and character precision (with a bootstrap 95% interval over records) is the
 share of predicted characters that lie inside a gold span. `load(path, fmt)` reads the repo's labelled
 JSONL or Presidio's research JSON format; `predict` runs tunepipe's detector or plain Presidio. The
-labelled sets themselves are built outside the runtime package: tests/pii/devset.py (development) and
-tests/pii/testsplit.py (dev2: development data now; it was the frozen test split v1, scored once as a
-test split on 2026-12-04 at 0.799 direct-identifier recall, and has been tuned on since). The frozen
-test split (`TEST_SPLIT` there) is written blind; `tunepipe pii eval FILE` scores any file.
+labelled sets themselves are built outside the runtime package, in tests/pii/: development files (the
+seeded dev set, and two former test splits, each tuned on only after it had been scored once) and a
+frozen test split, scored once per round; `tunepipe pii eval FILE` scores any file.
 """
 
 from __future__ import annotations
