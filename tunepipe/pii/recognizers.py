@@ -207,6 +207,8 @@ NOT_NAMES = {
 PARTICLES = {"van", "von", "de", "der", "den", "da", "das", "dos", "do", "del", "della", "di", "du", "le", "la",
              "zu", "ten", "ter", "bin", "ibn", "al", "el"}
 INFLECTIONS = (("ies", "y"), ("es", ""), ("s", ""), ("ed", ""), ("ed", "e"), ("ing", ""), ("ing", "e"), ("ly", ""))
+
+
 def _trim_digit_words(text: str, r) -> None:
     """Drop the words with digits at either end of a span ("C135722\tGregory" → "Gregory"): Presidio has
     already removed the names the span contained, so dropping it whole would lose them."""
